@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
+using WebexGateway.Grants;
+using WebexGateway.Storage;
+
+namespace WebexGateway.Auth;
+
+/// <summary>
+/// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with three Webex-specific turns:
+/// a configured redirect URI wins over one built from the request's Host, a state is accepted once only,
+/// and the code goes to Webex through <see cref="TokenClient"/>, so its failures are told apart.
+/// </summary>
+public sealed class WebexOAuthHandler(
+    IOptionsMonitor<OAuthOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IOptions<WebexOptions> webex,
+    TokenClient tokens,
+    IConnectionMultiplexer redis,
+    RedisKeys keys)
+    : OAuthHandler<OAuthOptions>(options, logger, encoder)
+{
+    /// <summary>A state lives as long as the correlation cookie; the used-state mark only has to outlive it.</summary>
+    public static readonly TimeSpan StateLifetime = TimeSpan.FromMinutes(10);
+
+    protected override string BuildChallengeUrl(AuthenticationProperties properties, string redirectUri)
+        => base.BuildChallengeUrl(properties, webex.Value.RedirectUri ?? redirectUri);
+
+    protected override async Task<OAuthTokenResponse> ExchangeCodeAsync(OAuthCodeExchangeContext context)
+    {
+        var state = Request.Query["state"].ToString();
+        var stateHash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(state)));
+        if (!await redis.GetDatabase().StringSetAsync(keys.UsedState(stateHash), 1, StateLifetime, When.NotExists))
+        {
+            return OAuthTokenResponse.Failed(new CallbackException(400, "This sign-in link was already used. Please start the sign-in again."));
+        }
+
+        context.Properties.Items.TryGetValue(OAuthConstants.CodeVerifierKey, out var codeVerifier);
+        context.Properties.Items.Remove(OAuthConstants.CodeVerifierKey);
+        try
+        {
+            var response = await tokens.ExchangeCodeAsync(context.Code, webex.Value.RedirectUri ?? context.RedirectUri, codeVerifier, Context.RequestAborted);
+            return OAuthTokenResponse.Success(JsonSerializer.SerializeToDocument(response, TokenJsonContext.Default.TokenResponse));
+        }
+        catch (TokenEndpointException e)
+        {
+            return OAuthTokenResponse.Failed(e);
+        }
+    }
+}
+
+/// <summary>A sign-in failure with the status the callback page is answered with.</summary>
+public sealed class CallbackException(int statusCode, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public int StatusCode { get; } = statusCode;
+}

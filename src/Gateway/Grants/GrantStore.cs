@@ -1,0 +1,45 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
+using StackExchange.Redis;
+using WebexGateway.Storage;
+
+namespace WebexGateway.Grants;
+
+/// <summary>Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext.</summary>
+public sealed class GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time, ILogger<GrantStore> logger)
+{
+    private readonly IDataProtector _protector = protection.CreateProtector("WebexGateway.Grants.v1");
+
+    public async Task<Grant?> GetAsync(string personId)
+    {
+        var value = await redis.GetDatabase().StringGetAsync(keys.Grant(personId));
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
+        }
+        catch (Exception e) when (e is CryptographicException or JsonException)
+        {
+            // A grant written under a key ring this instance cannot read is as good as no grant.
+            Log.UnreadableGrant(logger, e.GetType().Name);
+            return null;
+        }
+    }
+
+    public async Task SaveAsync(Grant grant)
+    {
+        var payload = _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJsonContext.Default.Grant));
+        var lifetime = grant.RefreshTokenExpiresAt - time.GetUtcNow();
+        await redis.GetDatabase().StringSetAsync(keys.Grant(grant.PersonId), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+    }
+
+    public Task<bool> DeleteAsync(string personId) => redis.GetDatabase().KeyDeleteAsync(keys.Grant(personId));
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Grant))]
+internal sealed partial class GrantJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

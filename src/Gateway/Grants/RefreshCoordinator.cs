@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
+using WebexGateway.Storage;
+using WebexGateway.Telemetry;
+
+namespace WebexGateway.Grants;
+
+public enum RefreshTrigger
+{
+    Expiry,
+    Unauthorized,
+}
+
+public enum RefreshStatus
+{
+    /// <summary>The grant now holds an access token other than the stale one.</summary>
+    Refreshed,
+
+    /// <summary>The grant is gone or Webex refused it: the user must sign in again.</summary>
+    LoginRequired,
+
+    /// <summary>Webex or Redis could not be asked; the grant is kept as it was.</summary>
+    Unavailable,
+}
+
+public sealed record RefreshOutcome(RefreshStatus Status, Grant? Grant = null, string? Reason = null);
+
+/// <summary>
+/// Single-flight token refresh. Within one process, concurrent callers for the same person share one task;
+/// across instances, a Redis lock elects one refresher and the others wait and re-read the grant.
+/// A caller holding a stale token whose grant already holds a newer one gets the newer one without a token call.
+/// </summary>
+public sealed class RefreshCoordinator(
+    GrantStore grants,
+    TokenClient tokens,
+    RedisLock locks,
+    RedisKeys keys,
+    TimeProvider time,
+    IOptions<WebexOptions> options,
+    ILogger<RefreshCoordinator> logger)
+{
+    private readonly Dictionary<string, Task<RefreshOutcome>> _inFlight = [];
+    private readonly Lock _gate = new();
+    private readonly WebexOptions _webex = options.Value;
+
+    /// <summary>The lock outlives the slowest token call, so a second refresher never starts while one runs.</summary>
+    private TimeSpan LeaseTime => _webex.TokenRequestTimeout * 3;
+
+    public Task<RefreshOutcome> RefreshAsync(string personId, string staleAccessToken, RefreshTrigger trigger, CancellationToken cancellationToken)
+    {
+        Task<RefreshOutcome> task;
+        lock (_gate)
+        {
+            if (!_inFlight.TryGetValue(personId, out task!))
+            {
+                // Detached from the caller: a client that goes away must not cancel a refresh others wait for.
+                task = Task.Run(() => RunAsync(personId, staleAccessToken, trigger), CancellationToken.None);
+                _inFlight[personId] = task;
+                task.ContinueWith(
+                    finished =>
+                    {
+                        lock (_gate)
+                        {
+                            if (_inFlight.TryGetValue(personId, out var current) && current == finished)
+                            {
+                                _inFlight.Remove(personId);
+                            }
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+
+        return task.WaitAsync(cancellationToken);
+    }
+
+    private async Task<RefreshOutcome> RunAsync(string personId, string staleAccessToken, RefreshTrigger trigger)
+    {
+        using var activity = GatewayTelemetry.ActivitySource.StartActivity("grant.refresh");
+        activity?.SetTag("webex_gateway.refresh.trigger", trigger.ToString());
+        var outcome = await RefreshOnceAsync(personId, staleAccessToken);
+        activity?.SetTag("webex_gateway.refresh.outcome", outcome.Status.ToString());
+        return outcome;
+    }
+
+    private async Task<RefreshOutcome> RefreshOnceAsync(string personId, string staleAccessToken)
+    {
+        var waited = Stopwatch.StartNew();
+        var pause = TimeSpan.FromMilliseconds(20);
+        try
+        {
+            while (true)
+            {
+                var current = await grants.GetAsync(personId);
+                if (current is null)
+                {
+                    return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "no grant");
+                }
+
+                if (current.AccessToken != staleAccessToken)
+                {
+                    return new RefreshOutcome(RefreshStatus.Refreshed, current);
+                }
+
+                await using (var lease = await locks.TryAcquireAsync(keys.RefreshLock(personId), LeaseTime))
+                {
+                    if (lease is not null)
+                    {
+                        return await RefreshHoldingLockAsync(personId, staleAccessToken);
+                    }
+                }
+
+                if (waited.Elapsed > LeaseTime)
+                {
+                    return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "another instance's refresh did not finish in time");
+                }
+
+                await Task.Delay(pause);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 250));
+            }
+        }
+        catch (RedisException e)
+        {
+            Log.RefreshStoreFailed(logger, e.GetType().Name);
+            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "the grant store is unavailable");
+        }
+    }
+
+    private async Task<RefreshOutcome> RefreshHoldingLockAsync(string personId, string staleAccessToken)
+    {
+        // Re-read under the lock: the previous holder may have refreshed between our read and our lock.
+        var current = await grants.GetAsync(personId);
+        if (current is null)
+        {
+            return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "no grant");
+        }
+
+        if (current.AccessToken != staleAccessToken)
+        {
+            return new RefreshOutcome(RefreshStatus.Refreshed, current);
+        }
+
+        try
+        {
+            var response = await tokens.RefreshAsync(current.RefreshToken, CancellationToken.None);
+            var refreshed = current.Refreshed(response, time.GetUtcNow());
+            await grants.SaveAsync(refreshed);
+            Log.GrantRefreshed(logger, refreshed.AccessTokenExpiresAt);
+            return new RefreshOutcome(RefreshStatus.Refreshed, refreshed);
+        }
+        catch (TokenEndpointException e) when (e.Failure == TokenFailure.InvalidGrant)
+        {
+            await grants.DeleteAsync(personId);
+            Log.GrantRevoked(logger, e.TrackingId);
+            return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "Webex no longer accepts the grant");
+        }
+        catch (TokenEndpointException e)
+        {
+            Log.RefreshFailed(logger, e.Failure, e.Message, e.TrackingId);
+            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: e.Message);
+        }
+    }
+}

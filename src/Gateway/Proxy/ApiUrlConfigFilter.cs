@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using WebexGateway.Configuration;
+using Yarp.ReverseProxy.Configuration;
+
+namespace WebexGateway.Proxy;
+
+/// <summary>The <c>webex</c> cluster always points at <c>Webex:ApiUrl</c>, so one setting moves the whole gateway.</summary>
+public sealed class ApiUrlConfigFilter(IOptions<WebexOptions> webex) : IProxyConfigFilter
+{
+    public const string WebexClusterId = "webex";
+
+    public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel)
+    {
+        if (cluster.ClusterId != WebexClusterId)
+        {
+            return ValueTask.FromResult(cluster);
+        }
+
+        return ValueTask.FromResult(cluster with
+        {
+            Destinations = new Dictionary<string, DestinationConfig>
+            {
+                ["webex-api"] = new() { Address = webex.Value.ApiUrl! },
+            },
+        });
+    }
+
+    public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
+        => ValueTask.FromResult(route);
+}

@@ -1,0 +1,48 @@
+using Yarp.ReverseProxy.Forwarder;
+
+namespace WebexGateway.Proxy;
+
+public static class ProxyExtensions
+{
+    public static IHostApplicationBuilder AddWebexProxy(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddReverseProxy()
+            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .AddConfigFilter<ApiUrlConfigFilter>()
+            .AddTransforms<WebexTransforms>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapWebexProxy(this IEndpointRouteBuilder app)
+    {
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.Use(UpstreamErrorsAsJson);
+            pipeline.UseMiddleware<UserTokenMiddleware>();
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+
+    /// <summary>YARP answers a failed forward with an empty 502 or 504; frontends get a JSON body that says why.</summary>
+    private static async Task UpstreamErrorsAsJson(HttpContext context, Func<Task> next)
+    {
+        await next();
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        if (error is null || context.Response.HasStarted || context.Response.StatusCode is not (502 or 503 or 504))
+        {
+            return;
+        }
+
+        var (status, message) = context.Response.StatusCode switch
+        {
+            StatusCodes.Status504GatewayTimeout => (StatusCodes.Status504GatewayTimeout, "Webex did not answer in time."),
+            StatusCodes.Status503ServiceUnavailable => (StatusCodes.Status503ServiceUnavailable, "No Webex destination is available."),
+            _ => (StatusCodes.Status502BadGateway, "Webex could not be reached."),
+        };
+        context.Response.Clear();
+        await Results.Json(new { error = "upstream_unavailable", message }, statusCode: status).ExecuteAsync(context);
+    }
+}

@@ -1,0 +1,149 @@
+using Microsoft.Extensions.Options;
+using WebexGateway.Apis;
+using WebexGateway.Auth;
+using WebexGateway.Configuration;
+using WebexGateway.Grants;
+using WebexGateway.Telemetry;
+using Yarp.ReverseProxy.Model;
+
+namespace WebexGateway.Proxy;
+
+/// <summary>
+/// Runs inside the proxy pipeline of a user-token route: checks the CSRF header, the session and the grant,
+/// refreshes a token about to expire, and when Webex answers 401 refreshes once and sends the same request again.
+/// YARP does not retry by itself; this is the retry, with the body buffered so it can be sent twice.
+/// </summary>
+public sealed class UserTokenMiddleware(
+    RequestDelegate next,
+    GrantStore grants,
+    RefreshCoordinator refresher,
+    TimeProvider time,
+    IOptions<WebexOptions> webex,
+    IOptions<GatewayOptions> gateway,
+    ILogger<UserTokenMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!WebexCall.UsesUserToken(context.GetReverseProxyFeature().Route))
+        {
+            await next(context);
+            return;
+        }
+
+        if (!AuthResults.HasCsrfHeader(context.Request))
+        {
+            await AuthResults.CsrfRequired().ExecuteAsync(context);
+            return;
+        }
+
+        if (UpstreamPaths.HasDotSegment(context))
+        {
+            await Results.Json(
+                    new { error = "bad_request", message = "Paths under /webex must not contain '.' or '..' segments." },
+                    statusCode: StatusCodes.Status400BadRequest)
+                .ExecuteAsync(context);
+            return;
+        }
+
+        var grant = await AuthApi.SignedInGrantAsync(context, grants);
+        if (grant is null)
+        {
+            await AuthResults.LoginRequired(context).ExecuteAsync(context);
+            return;
+        }
+
+        if (grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow()))
+        {
+            var outcome = await refresher.RefreshAsync(grant.PersonId, grant.AccessToken, RefreshTrigger.Expiry, context.RequestAborted);
+            switch (outcome.Status)
+            {
+                case RefreshStatus.Refreshed:
+                    grant = outcome.Grant!;
+                    break;
+                case RefreshStatus.LoginRequired:
+                    await AuthResults.LoginRequired(context).ExecuteAsync(context);
+                    return;
+                case RefreshStatus.Unavailable when grant.AccessTokenExpiresAt > time.GetUtcNow():
+                    // The old token still works: use it rather than fail the request.
+                    break;
+                default:
+                    await AuthResults.Unavailable("The Webex token could not be refreshed right now; try again shortly.").ExecuteAsync(context);
+                    return;
+            }
+        }
+
+        var canReplay = await BufferBodyForReplayAsync(context.Request);
+        var call = new WebexCall(grant.PersonId, grant.AccessToken, canReplay);
+        context.Features.Set(call);
+
+        await next(context);
+
+        if (call.UnauthorizedHeldBack)
+        {
+            await ReplayAsync(context, call);
+        }
+        else if (call.UnauthorizedPassedOn && call.Attempt == 1)
+        {
+            // The body could not be replayed: refresh now, so the client's own retry succeeds.
+            Log.NotReplayable(logger);
+            await refresher.RefreshAsync(call.PersonId, call.AccessToken, RefreshTrigger.Unauthorized, context.RequestAborted);
+        }
+    }
+
+    private async Task ReplayAsync(HttpContext context, WebexCall call)
+    {
+        var outcome = await refresher.RefreshAsync(call.PersonId, call.AccessToken, RefreshTrigger.Unauthorized, context.RequestAborted);
+        context.Response.Clear();
+        switch (outcome.Status)
+        {
+            case RefreshStatus.Refreshed:
+                Log.Replaying(logger);
+                call.AccessToken = outcome.Grant!.AccessToken;
+                call.Attempt = 2;
+                call.UnauthorizedHeldBack = false;
+                if (context.Request.Body.CanSeek)
+                {
+                    context.Request.Body.Position = 0;
+                }
+
+                using (GatewayTelemetry.ActivitySource.StartActivity("webex.replay"))
+                {
+                    await next(context);
+                }
+
+                break;
+            case RefreshStatus.LoginRequired:
+                await AuthResults.LoginRequired(context).ExecuteAsync(context);
+                break;
+            default:
+                await AuthResults.Unavailable("Webex refused the token and it could not be refreshed right now; try again shortly.").ExecuteAsync(context);
+                break;
+        }
+    }
+
+    /// <summary>Buffers a body of known, small enough length so it can be sent twice. Chunked or large bodies stream once.</summary>
+    private async Task<bool> BufferBodyForReplayAsync(HttpRequest request)
+    {
+        var length = request.ContentLength;
+        if (length is null)
+        {
+            // No Content-Length: a body-less request can be replayed, a chunked one cannot.
+            return !request.Headers.TransferEncoding.Any(v => v?.Contains("chunked", StringComparison.OrdinalIgnoreCase) == true);
+        }
+
+        if (length == 0)
+        {
+            return true;
+        }
+
+        if (length > gateway.Value.MaxReplayBodyBytes)
+        {
+            return false;
+        }
+
+        request.EnableBuffering(bufferThreshold: (int)Math.Min(length.Value, 64 * 1024), bufferLimit: length.Value);
+        await request.Body.DrainAsync(request.HttpContext.RequestAborted);
+        request.Body.Position = 0;
+        return true;
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
+
+namespace WebexGateway.Storage;
+
+/// <summary>Every key the gateway writes, each under <c>Redis:KeyPrefix</c>.</summary>
+public sealed class RedisKeys(IOptions<RedisOptions> options)
+{
+    private readonly string _prefix = options.Value.KeyPrefix;
+
+    public string Prefix => _prefix;
+
+    public RedisKey Grant(string personId) => $"{_prefix}grant:{personId}";
+
+    public RedisKey Session(string sessionId) => $"{_prefix}session:{sessionId}";
+
+    public RedisKey RefreshLock(string personId) => $"{_prefix}lock:refresh:{personId}";
+
+    public RedisKey UsedState(string stateHash) => $"{_prefix}oauth-state:{stateHash}";
+
+    public RedisKey DataProtectionKeys => $"{_prefix}data-protection-keys";
+}

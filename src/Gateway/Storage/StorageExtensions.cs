@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
+
+namespace WebexGateway.Storage;
+
+public static class StorageExtensions
+{
+    /// <summary>The application name that lets every instance read every cookie and every grant.</summary>
+    public const string DataProtectionApplicationName = "webex-gateway";
+
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<RedisKeys>();
+        services.AddSingleton<RedisLock>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            var dataDirectory = Path.GetFullPath(options.DataDirectory, sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
+            return new EmbeddedRedisServer(dataDirectory);
+        });
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
+                ? sp.GetRequiredService<EmbeddedRedisServer>().ConnectionString
+                : options.ConnectionString;
+            var configuration = ConfigurationOptions.Parse(connectionString);
+            // Start even when Redis is down, and reconnect by itself when it is back.
+            configuration.AbortOnConnectFail = false;
+            configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
+            configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
+            configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
+            configuration.ClientName ??= "webex-gateway";
+            return ConnectionMultiplexer.Connect(configuration);
+        });
+
+        services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<IConnectionMultiplexer, RedisKeys>((options, redis, keys) =>
+                options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), keys.DataProtectionKeys));
+        return builder;
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.AspNetCore.Diagnostics;
+using StackExchange.Redis;
+using WebexGateway.Auth;
+using WebexGateway.Telemetry;
+
+namespace WebexGateway.Storage;
+
+/// <summary>Redis down is a 503 the client can retry, never a 500; nothing is deleted because a read failed.</summary>
+public sealed class StoreUnavailableHandler(ILogger<StoreUnavailableHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not (RedisException or RedisTimeoutException) || httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        Log.StoreUnavailable(logger, exception.GetType().Name);
+        await AuthResults.Unavailable("The gateway's store is not answering; try again shortly.").ExecuteAsync(httpContext);
+        return true;
+    }
+}

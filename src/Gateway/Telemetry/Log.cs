@@ -1,0 +1,46 @@
+using WebexGateway.Grants;
+
+namespace WebexGateway.Telemetry;
+
+/// <summary>Every log line the gateway writes. None of them takes a token, and none logs an email.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Grant refreshed; the new access token expires at {ExpiresAt:o}")]
+    public static partial void GrantRefreshed(ILogger logger, DateTimeOffset expiresAt);
+
+    [LoggerMessage(2, LogLevel.Warning, "Webex refused the refresh token (invalid_grant, TrackingID {TrackingId}); the grant was deleted and the user must sign in again")]
+    public static partial void GrantRevoked(ILogger logger, string? trackingId);
+
+    [LoggerMessage(3, LogLevel.Warning, "Token refresh failed ({Failure}): {Reason} (TrackingID {TrackingId}); the grant is kept")]
+    public static partial void RefreshFailed(ILogger logger, TokenFailure failure, string reason, string? trackingId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Token refresh could not reach the grant store ({ErrorType})")]
+    public static partial void RefreshStoreFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(5, LogLevel.Warning, "A stored grant could not be decrypted ({ErrorType}) and is treated as absent")]
+    public static partial void UnreadableGrant(ILogger logger, string errorType);
+
+    [LoggerMessage(6, LogLevel.Information, "Signed in a Webex user; grant stored, access token expires at {ExpiresAt:o}")]
+    public static partial void SignedIn(ILogger logger, DateTimeOffset expiresAt);
+
+    [LoggerMessage(7, LogLevel.Warning, "Sign-in failed with {StatusCode}: {Reason}")]
+    public static partial void SignInFailed(ILogger logger, int statusCode, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "Signed out; session and grant deleted")]
+    public static partial void SignedOut(ILogger logger);
+
+    [LoggerMessage(9, LogLevel.Warning, "The grant store is unavailable ({ErrorType}); answering 503")]
+    public static partial void StoreUnavailable(ILogger logger, string errorType);
+
+    [LoggerMessage(10, LogLevel.Warning, "DEMO MODE: no Webex:ClientId is configured, so the gateway talks to the built-in Webex emulator at {EmulatorUrl}. Nothing reaches the real Webex. Open {GatewayUrl} to try it.")]
+    public static partial void DemoMode(ILogger logger, string emulatorUrl, string gatewayUrl);
+
+    [LoggerMessage(11, LogLevel.Information, "Embedded Redis-protocol store (Garnet) listening on {Endpoint}, data in {DataDirectory}")]
+    public static partial void EmbeddedStore(ILogger logger, string endpoint, string dataDirectory);
+
+    [LoggerMessage(12, LogLevel.Information, "Webex answered 401; replaying the request with a refreshed token")]
+    public static partial void Replaying(ILogger logger);
+
+    [LoggerMessage(13, LogLevel.Information, "Webex answered 401 to a request whose body cannot be replayed; refreshed so the client can retry")]
+    public static partial void NotReplayable(ILogger logger);
+}
