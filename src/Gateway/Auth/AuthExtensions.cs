@@ -26,7 +26,7 @@ public static class AuthExtensions
                 options.DefaultChallengeScheme = WebexScheme;
             })
             .AddCookie(CookieScheme)
-            .AddScheme<OAuthOptions, WebexOAuthHandler>(WebexScheme, _ => { });
+            .AddOAuth<OAuthOptions, WebexOAuthHandler>(WebexScheme, _ => { });
 
         services.AddOptions<CookieAuthenticationOptions>(CookieScheme)
             .Configure<RedisTicketStore>((options, store) =>

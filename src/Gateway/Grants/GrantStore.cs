@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using StackExchange.Redis;
 using WebexGateway.Storage;
+using WebexGateway.Telemetry;
 
 namespace WebexGateway.Grants;
 

@@ -12,11 +12,14 @@ public static class UpstreamPaths
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var query = raw.IndexOf('?');
-        var path = query < 0 ? raw : raw[..query];
+        // Encoded slashes count as separators here: a server behind Webex's edge may decode them.
+        var path = (query < 0 ? raw : raw[..query])
+            .Replace("%2f", "/", StringComparison.OrdinalIgnoreCase)
+            .Replace("%5c", "/", StringComparison.OrdinalIgnoreCase)
+            .Replace("%2e", ".", StringComparison.OrdinalIgnoreCase);
         foreach (var segment in path.Split('/', '\\'))
         {
-            var decoded = segment.Replace("%2e", ".", StringComparison.OrdinalIgnoreCase);
-            if (decoded is "." or "..")
+            if (segment is "." or "..")
             {
                 return true;
             }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using WebexGateway.Apis;
 using WebexGateway.Auth;

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Options;
+using WebexGateway.Tests.Infrastructure;
+
+namespace WebexGateway.Tests.Configuration;
+
+[Collection(GatewayCollection.Name)]
+public sealed class ConfigurationTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task Outside_development_a_missing_client_secret_and_redirect_uri_fail_at_start_naming_the_keys()
+    {
+        await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
+        await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
+            settings: new Dictionary<string, string?> { ["Webex:ClientSecret"] = "" }, environment: "Production");
+
+        var error = Assert.Throws<OptionsValidationException>(() => gateway.StartServer());
+
+        Assert.Contains("Webex:ClientSecret", error.Message);
+        Assert.Contains("Webex:RedirectUri", error.Message);
+    }
+
+    [Theory]
+    [InlineData("Webex:BaseUrl", "not a url")]
+    [InlineData("Webex:TokenUrl", "ftp://example.com/token")]
+    [InlineData("Redis:KeyPrefix", "")]
+    public async Task A_bad_value_fails_at_start_naming_the_key(string key, string value)
+    {
+        await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
+        await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
+            settings: new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.Throws<OptionsValidationException>(() => gateway.StartServer());
+
+        Assert.Contains(key, error.Message);
+    }
+
+    [Fact]
+    public async Task A_configured_redirect_uri_wins_over_the_requests_host()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback" });
+        using var browser = world.NewBrowser();
+
+        var login = await browser.SendAsync(HttpMethod.Get, new Uri(gateway.Address, "/auth/login"), csrf: false,
+            headers: h => h.Add("X-Forwarded-Host", "evil.example"));
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(login.Headers.Location!.Query);
+        Assert.Equal("https://gateway.example.com/auth/callback", query["redirect_uri"]);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace WebexGateway.Tests.Infrastructure;
+
+/// <summary>What a browser does that matters here: keep cookies per host and follow redirects one hop at a time.</summary>
+public sealed class Browser : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public Browser()
+    {
+        Cookies = new CookieContainer();
+        _http = new HttpClient(new SocketsHttpHandler { CookieContainer = Cookies, AllowAutoRedirect = false, UseProxy = false })
+        {
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+    }
+
+    public CookieContainer Cookies { get; }
+
+    public Task<HttpResponseMessage> GetAsync(Uri url, bool csrf = false) => SendAsync(HttpMethod.Get, url, csrf: csrf);
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, HttpContent? content = null, bool csrf = true,
+        Action<HttpRequestHeaders>? headers = null)
+    {
+        using var request = new HttpRequestMessage(method, url) { Content = content };
+        if (csrf)
+        {
+            request.Headers.Add("X-CSRF", "1");
+        }
+
+        headers?.Invoke(request.Headers);
+        return await _http.SendAsync(request);
+    }
+
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    /// <summary>Signs in through the gateway and the emulator's (auto-approving) consent; returns where the gateway sent the browser last.</summary>
+    public async Task<string> SignInAsync(Uri gateway, string returnUrl = "/")
+    {
+        var login = await GetAsync(new Uri(gateway, $"/auth/login?returnUrl={Uri.EscapeDataString(returnUrl)}"));
+        Assert.Equal(HttpStatusCode.Found, login.StatusCode);
+        var consent = await GetAsync(login.Headers.Location!);
+        Assert.Equal(HttpStatusCode.Found, consent.StatusCode);
+        var callback = await GetAsync(consent.Headers.Location!);
+        Assert.True(callback.StatusCode == HttpStatusCode.Found, $"callback answered {(int)callback.StatusCode}: {await callback.Content.ReadAsStringAsync()}");
+        return callback.Headers.Location!.OriginalString;
+    }
+
+    public string? SessionCookie(Uri gateway) => Cookies.GetCookies(gateway)["webex-gateway.session"]?.Value;
+
+    public void Dispose() => _http.Dispose();
+}
