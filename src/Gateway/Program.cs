@@ -19,6 +19,8 @@ builder.AddWebexProxy();
 var app = builder.Build();
 
 app.UseExceptionHandler();
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.UseAuthentication();
 
 app.MapDefaultEndpoints();

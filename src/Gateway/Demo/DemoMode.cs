@@ -41,7 +41,7 @@ public static class DemoMode
         return builder;
     }
 
-    private sealed class DemoModeAnnouncement(WebexEmulator emulator, IServer server, IHostApplicationLifetime lifetime, ILogger<WebexEmulator> logger)
+    private sealed class DemoModeAnnouncement(WebexEmulator emulator, IServer server, IHostApplicationLifetime lifetime, ILoggerFactory loggers)
         : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
@@ -49,7 +49,7 @@ public static class DemoMode
             lifetime.ApplicationStarted.Register(() =>
             {
                 var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost:5000";
-                Log.DemoMode(logger, emulator.BaseUrl.ToString(), $"{address.TrimEnd('/')}/auth/login");
+                Log.DemoMode(loggers.CreateLogger("WebexGateway.Demo"), emulator.BaseUrl.ToString(), $"{address.TrimEnd('/')}/");
             });
             return Task.CompletedTask;
         }

@@ -1,0 +1,161 @@
+using Webex.Emulator.Internal;
+
+namespace Webex.Emulator;
+
+/// <summary>Test controls and observations. Every member is safe to use while requests are in flight.</summary>
+public sealed class EmulatorState
+{
+    private readonly Lock _requestsGate = new();
+    private readonly List<RecordedRequest> _requests = [];
+    private volatile ConsentMode _consent;
+    private volatile TokenEndpointFault _tokenFault;
+    private volatile bool _rotateRefreshTokens;
+    private volatile bool _recordRequests = true;
+    private long _tokenDelayTicks;
+    private int _rateLimitNextApiCalls;
+    private int _tokenCalls;
+    private int _refreshCalls;
+    private int _codeExchanges;
+
+    internal EmulatorState(EmulatorSettings settings, ConsentMode consent)
+    {
+        Settings = settings;
+        OAuth = new OAuthStore(settings);
+        Data = new WebexData(settings);
+        _consent = consent;
+    }
+
+    /// <summary>True by default; a load test turns it off so the journal does not grow without bound.</summary>
+    public bool RecordRequests
+    {
+        get => _recordRequests;
+        set => _recordRequests = value;
+    }
+
+    public ConsentMode Consent
+    {
+        get => _consent;
+        set => _consent = value;
+    }
+
+    public TokenEndpointFault TokenFault
+    {
+        get => _tokenFault;
+        set => _tokenFault = value;
+    }
+
+    /// <summary>How long each <c>POST /v1/access_token</c> waits (in real time) before answering.</summary>
+    public TimeSpan TokenDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _tokenDelayTicks));
+        set => Interlocked.Exchange(ref _tokenDelayTicks, Math.Max(0, value.Ticks));
+    }
+
+    /// <summary>
+    /// False (Webex's behaviour): a refresh returns the same refresh token with its expiry renewed.
+    /// True: each refresh returns a new refresh token and the old one answers invalid_grant.
+    /// </summary>
+    public bool RotateRefreshTokens
+    {
+        get => _rotateRefreshTokens;
+        set => _rotateRefreshTokens = value;
+    }
+
+    /// <summary>Every <c>POST /v1/access_token</c>, whatever its outcome.</summary>
+    public int TokenCalls => Volatile.Read(ref _tokenCalls);
+
+    /// <summary><c>grant_type=refresh_token</c> calls, counted on arrival.</summary>
+    public int RefreshCalls => Volatile.Read(ref _refreshCalls);
+
+    /// <summary><c>grant_type=authorization_code</c> calls, counted on arrival.</summary>
+    public int CodeExchanges => Volatile.Read(ref _codeExchanges);
+
+    /// <summary>The next N API calls (not OAuth) answer 429 with <c>Retry-After: 2</c>.</summary>
+    public int RateLimitNextApiCalls
+    {
+        get => Volatile.Read(ref _rateLimitNextApiCalls);
+        set => Interlocked.Exchange(ref _rateLimitNextApiCalls, Math.Max(0, value));
+    }
+
+    /// <summary>Every request to <c>/v1/*</c> except the OAuth endpoints, in arrival order.</summary>
+    public IReadOnlyList<RecordedRequest> Requests
+    {
+        get
+        {
+            lock (_requestsGate)
+            {
+                return _requests.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Every access token, refresh token and authorization code ever issued.</summary>
+    public IReadOnlyCollection<string> IssuedSecrets => OAuth.IssuedSecrets;
+
+    public string? LastAccessToken => OAuth.LastAccessToken;
+
+    /// <summary>The ids of the seeded rooms; the first contains both '/' and '+'.</summary>
+    public IReadOnlyList<string> RoomIds => Data.SeededRoomIds;
+
+    internal EmulatorSettings Settings { get; }
+
+    internal OAuthStore OAuth { get; }
+
+    internal WebexData Data { get; }
+
+    /// <summary>Every access token issued so far answers 401 from now on.</summary>
+    public void ExpireAccessTokens() => OAuth.ExpireAccessTokens();
+
+    /// <summary>Every refresh token issued so far answers invalid_grant from now on.</summary>
+    public void RevokeRefreshTokens() => OAuth.RevokeRefreshTokens();
+
+    /// <summary>Clears the recorded requests and the call counters; tokens are kept.</summary>
+    public void Reset()
+    {
+        lock (_requestsGate)
+        {
+            _requests.Clear();
+        }
+
+        Interlocked.Exchange(ref _tokenCalls, 0);
+        Interlocked.Exchange(ref _refreshCalls, 0);
+        Interlocked.Exchange(ref _codeExchanges, 0);
+    }
+
+    internal void Record(RecordedRequest request)
+    {
+        if (!_recordRequests)
+        {
+            return;
+        }
+
+        lock (_requestsGate)
+        {
+            _requests.Add(request);
+        }
+    }
+
+    internal void CountTokenCall() => Interlocked.Increment(ref _tokenCalls);
+
+    internal void CountRefreshCall() => Interlocked.Increment(ref _refreshCalls);
+
+    internal void CountCodeExchange() => Interlocked.Increment(ref _codeExchanges);
+
+    /// <summary>Takes one unit of the rate limit; true when this call must answer 429.</summary>
+    internal bool TryConsumeRateLimit()
+    {
+        while (true)
+        {
+            var remaining = Volatile.Read(ref _rateLimitNextApiCalls);
+            if (remaining <= 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _rateLimitNextApiCalls, remaining - 1, remaining) == remaining)
+            {
+                return true;
+            }
+        }
+    }
+}

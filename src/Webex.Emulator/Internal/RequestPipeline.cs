@@ -1,0 +1,122 @@
+using Microsoft.AspNetCore.Http;
+using Webex.Emulator.Endpoints;
+
+namespace Webex.Emulator.Internal;
+
+/// <summary>Every request goes through here: tracking id, OAuth or API dispatch, and a last-resort error mapping.</summary>
+internal sealed class RequestPipeline(EmulatorState state, CancellationToken stopping)
+{
+    private readonly Router _oauth = new Router()
+        .Map(HttpMethods.Get, "v1/authorize", AuthorizeEndpoints.AuthorizeAsync)
+        .Map(HttpMethods.Post, "v1/authorize/decision", AuthorizeEndpoints.DecisionAsync)
+        .Map(HttpMethods.Post, "v1/access_token", TokenEndpoint.HandleAsync);
+
+    private readonly Router _api = MapApi(new Router());
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        WebexErrors.AssignTrackingId(context);
+        try
+        {
+            var segments = RawPath.Segments(context);
+            if (segments is ["v1", "authorize", ..] or ["v1", "access_token", ..])
+            {
+                await DispatchAsync(_oauth, context, segments);
+            }
+            else if (segments is ["v1", ..])
+            {
+                await HandleApiAsync(context, segments);
+            }
+            else
+            {
+                await WebexErrors.NotFoundAsync(context);
+            }
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (or the connection was dropped on purpose): nobody is listening.
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            await WebexErrors.WriteAsync(context, ex.StatusCode, "The request could not be read.", ex.Message);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            WebexErrors.AssignTrackingId(context);
+            await WebexErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "An unexpected error occurred in the Webex emulator.", ex.Message);
+        }
+    }
+
+    private static Router MapApi(Router router)
+    {
+        PeopleEndpoints.Map(router);
+        RoomsEndpoints.Map(router);
+        MessagesEndpoints.Map(router);
+        return router;
+    }
+
+    private async Task HandleApiAsync(HttpContext context, IReadOnlyList<string> segments)
+    {
+        // Recorded before any check, so tests see exactly what the client sent even when it is rejected.
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
+        context.Request.Body = new MemoryStream(body, writable: false);
+        state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body));
+
+        if (state.TryConsumeRateLimit())
+        {
+            await WebexErrors.TooManyRequestsAsync(context);
+            return;
+        }
+
+        if (!IsAuthorized(context))
+        {
+            await WebexErrors.UnauthorizedAsync(context);
+            return;
+        }
+
+        await DispatchAsync(_api, context, segments);
+    }
+
+    private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments)
+    {
+        var route = router.Resolve(context.Request.Method, segments);
+        if (route.Handler is not null)
+        {
+            await route.Handler(new RequestContext(context, state, route.Args, stopping));
+        }
+        else if (route.AllowedMethods.Count > 0)
+        {
+            await WebexErrors.MethodNotAllowedAsync(context, route.AllowedMethods);
+        }
+        else
+        {
+            await WebexErrors.NotFoundAsync(context);
+        }
+    }
+
+    private bool IsAuthorized(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        if (header.Count != 1 || header[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var token = value["Bearer ".Length..].Trim();
+        return token.Length > 0 && state.OAuth.IsAccessTokenValid(token);
+    }
+
+    private static Dictionary<string, string> Headers(IHeaderDictionary headers)
+    {
+        var copy = new Dictionary<string, string>(headers.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in headers)
+        {
+            copy[name] = string.Join(",", values.ToArray());
+        }
+
+        return copy;
+    }
+}

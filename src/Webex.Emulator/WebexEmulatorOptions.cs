@@ -1,0 +1,36 @@
+using Webex.Emulator.Internal;
+
+namespace Webex.Emulator;
+
+/// <summary>Configuration read once by <see cref="WebexEmulator.StartAsync"/>; later changes have no effect.</summary>
+public sealed class WebexEmulatorOptions
+{
+    /// <summary>Registered OAuth clients.</summary>
+    public List<EmulatorClient> Clients { get; } = [];
+
+    /// <summary>Initial value of <see cref="EmulatorState.Consent"/>.</summary>
+    public ConsentMode Consent { get; set; } = ConsentMode.AutoApprove;
+
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(90);
+
+    public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Rooms seeded for the signed-in person.</summary>
+    public int RoomCount { get; set; } = 25;
+
+    /// <summary>Clock for every expiry and timestamp (<see cref="EmulatorState.TokenDelay"/> always uses real time).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The person who signs in and owns the seeded rooms.</summary>
+    public EmulatorPerson Person { get; set; } = DefaultPerson;
+
+    internal static EmulatorPerson DefaultPerson { get; } = new(
+        WebexIds.Encode("PEOPLE", new Guid("4b9c6d3e-2f8a-4e71-9c15-7d0a3e5b8f21")),
+        "Ada Lovelace",
+        "ada.lovelace@example.com",
+        "Ada",
+        "Lovelace",
+        WebexIds.Encode("ORGANIZATION", new Guid("96abc2aa-3dcc-11e5-a152-fe34819cdc9a")));
+}
