@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Webex.Emulator;
@@ -22,10 +24,8 @@ public static class DemoMode
             return builder;
         }
 
-        var options = new WebexEmulatorOptions { Consent = ConsentMode.Page };
-        options.Clients.Add(new EmulatorClient(ClientId, ClientSecret));
-        var emulator = WebexEmulator.StartAsync(options).GetAwaiter().GetResult();
-        var baseUrl = emulator.BaseUrl.ToString().TrimEnd('/');
+        // The emulator itself starts with the host (a hosted service); its port is chosen now so the options can name it.
+        var baseUrl = $"http://127.0.0.1:{FreeLoopbackPort()}";
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Webex:BaseUrl"] = baseUrl,
@@ -36,24 +36,43 @@ public static class DemoMode
             ["Webex:ClientSecret"] = ClientSecret,
             ["Webex:Scopes"] = "spark:people_read spark:rooms_read spark:messages_write",
         });
-        builder.Services.AddSingleton(emulator);
-        builder.Services.AddHostedService<DemoModeAnnouncement>();
+        builder.Services.AddHostedService(sp => new DemoEmulatorHost(
+            new Uri(baseUrl),
+            sp.GetRequiredService<IServer>(),
+            sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         return builder;
     }
 
-    private sealed class DemoModeAnnouncement(WebexEmulator emulator, IServer server, IHostApplicationLifetime lifetime, ILoggerFactory loggers)
-        : IHostedService
+    private static int FreeLoopbackPort()
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class DemoEmulatorHost(Uri baseUrl, IServer server, IHostApplicationLifetime lifetime, ILoggerFactory loggers) : IHostedService
+    {
+        private WebexEmulator? _emulator;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
         {
+            var options = new WebexEmulatorOptions { Consent = ConsentMode.Page };
+            options.Clients.Add(new EmulatorClient(ClientId, ClientSecret));
+            _emulator = await WebexEmulator.StartAsync(options, baseUrl.Port, cancellationToken);
             lifetime.ApplicationStarted.Register(() =>
             {
-                var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost:5000";
-                Log.DemoMode(loggers.CreateLogger("WebexGateway.Demo"), emulator.BaseUrl.ToString(), $"{address.TrimEnd('/')}/");
+                var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost:5080";
+                Log.DemoMode(loggers.CreateLogger("WebexGateway.Demo"), baseUrl.ToString(), $"{address.TrimEnd('/')}/");
             });
-            return Task.CompletedTask;
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_emulator is not null)
+            {
+                await _emulator.DisposeAsync();
+            }
+        }
     }
 }

@@ -128,9 +128,8 @@ public sealed class SignInTests(RedisFixture redis)
         await using var world = await TestWorld.StartAsync(redis);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
-        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
-        var consent = await browser.GetAsync(login.Headers.Location!);
-        var code = QueryHelpers.ParseQuery(consent.Headers.Location!.Query)["code"].ToString();
+        var callbackUrl = await browser.ConsentAsync(gateway.Address);
+        var code = QueryHelpers.ParseQuery(callbackUrl.Query)["code"].ToString();
 
         var missing = await browser.GetAsync(new Uri(gateway.Address, $"/auth/callback?code={code}"));
         var forged = await browser.GetAsync(new Uri(gateway.Address, $"/auth/callback?code={code}&state=forged-state"));
@@ -151,9 +150,8 @@ public sealed class SignInTests(RedisFixture redis)
         using var attacker = world.NewBrowser();
 
         // The attacker starts a login and gets the victim to open the callback with the attacker's code and state.
-        var login = await attacker.GetAsync(new Uri(gateway.Address, "/auth/login"));
-        var consent = await attacker.GetAsync(login.Headers.Location!);
-        var callback = await victim.GetAsync(consent.Headers.Location!);
+        var callbackUrl = await attacker.ConsentAsync(gateway.Address);
+        var callback = await victim.GetAsync(callbackUrl);
 
         Assert.Equal(HttpStatusCode.BadRequest, callback.StatusCode);
         Assert.Null(victim.SessionCookie(gateway.Address));
@@ -166,15 +164,14 @@ public sealed class SignInTests(RedisFixture redis)
         await using var world = await TestWorld.StartAsync(redis);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
-        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
-        var consent = await browser.GetAsync(login.Headers.Location!);
+        var callbackUrl = await browser.ConsentAsync(gateway.Address);
         var correlation = browser.Cookies.GetCookies(new Uri(gateway.Address, "/auth/callback")).Single(c => c.Name.StartsWith(".AspNetCore.Correlation", StringComparison.Ordinal));
 
-        var first = await browser.GetAsync(consent.Headers.Location!);
+        var first = await browser.GetAsync(callbackUrl);
         Assert.Equal(HttpStatusCode.Found, first.StatusCode);
         using var replayer = world.NewBrowser();
         replayer.Cookies.Add(new Uri(gateway.Address, "/auth/callback"), new System.Net.Cookie(correlation.Name, correlation.Value, correlation.Path));
-        var replay = await replayer.GetAsync(consent.Headers.Location!);
+        var replay = await replayer.GetAsync(callbackUrl);
 
         Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
         Assert.Contains("already used", await replay.Content.ReadAsStringAsync());
@@ -188,11 +185,10 @@ public sealed class SignInTests(RedisFixture redis)
         await using var world = await TestWorld.StartAsync(redis);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
-        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
-        var consent = await browser.GetAsync(login.Headers.Location!);
+        var callbackUrl = await browser.ConsentAsync(gateway.Address);
         world.Webex.TokenFault = TokenEndpointFault.ServerError;
 
-        var callback = await browser.GetAsync(consent.Headers.Location!);
+        var callback = await browser.GetAsync(callbackUrl);
 
         Assert.Equal(HttpStatusCode.BadGateway, callback.StatusCode);
         Assert.Contains("Webex", await callback.Content.ReadAsStringAsync());
@@ -205,10 +201,9 @@ public sealed class SignInTests(RedisFixture redis)
         await using var world = await TestWorld.StartAsync(redis);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:ClientSecret"] = "wrong" });
         using var browser = world.NewBrowser();
-        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
-        var consent = await browser.GetAsync(login.Headers.Location!);
+        var callbackUrl = await browser.ConsentAsync(gateway.Address);
 
-        var callback = await browser.GetAsync(consent.Headers.Location!);
+        var callback = await browser.GetAsync(callbackUrl);
 
         Assert.Equal(HttpStatusCode.BadGateway, callback.StatusCode);
         Assert.Contains("Webex:ClientSecret", await callback.Content.ReadAsStringAsync());

@@ -199,4 +199,20 @@ public sealed class RefreshTests(RedisFixture redis)
         Assert.Equal(json, Encoding.UTF8.GetString(received.Body));
         Assert.Equal(1, world.Webex.RefreshCalls);
     }
+
+    [Fact]
+    public async Task With_rotating_refresh_tokens_each_refresh_keeps_the_new_one()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        world.Webex.RotateRefreshTokens = true;
+
+        for (var round = 1; round <= 3; round++)
+        {
+            world.Webex.ExpireAccessTokens();
+            var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(round, world.Webex.RefreshCalls);
+        }
+    }
 }

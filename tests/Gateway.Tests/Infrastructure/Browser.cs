@@ -40,13 +40,19 @@ public sealed class Browser : IDisposable
     /// <summary>Signs in through the gateway and the emulator's (auto-approving) consent; returns where the gateway sent the browser last.</summary>
     public async Task<string> SignInAsync(Uri gateway, string returnUrl = "/")
     {
+        var callback = await GetAsync(await ConsentAsync(gateway, returnUrl));
+        Assert.True(callback.StatusCode == HttpStatusCode.Found, $"callback answered {(int)callback.StatusCode}: {await callback.Content.ReadAsStringAsync()}");
+        return callback.Headers.Location!.OriginalString;
+    }
+
+    /// <summary>Starts a sign-in and consents at the emulator; returns the callback URL Webex sends the browser back to.</summary>
+    public async Task<Uri> ConsentAsync(Uri gateway, string returnUrl = "/")
+    {
         var login = await GetAsync(new Uri(gateway, $"/auth/login?returnUrl={Uri.EscapeDataString(returnUrl)}"));
         Assert.Equal(HttpStatusCode.Found, login.StatusCode);
         var consent = await GetAsync(login.Headers.Location!);
         Assert.Equal(HttpStatusCode.Found, consent.StatusCode);
-        var callback = await GetAsync(consent.Headers.Location!);
-        Assert.True(callback.StatusCode == HttpStatusCode.Found, $"callback answered {(int)callback.StatusCode}: {await callback.Content.ReadAsStringAsync()}");
-        return callback.Headers.Location!.OriginalString;
+        return consent.Headers.Location!;
     }
 
     public string? SessionCookie(Uri gateway) => Cookies.GetCookies(gateway)["webex-gateway.session"]?.Value;
