@@ -12,6 +12,8 @@ public static class AuthExtensions
     public const string CookieScheme = CookieAuthenticationDefaults.AuthenticationScheme;
     public const string WebexScheme = "Webex";
     public const string SessionCookieName = "webex-gateway.session";
+    public const string SecureSessionCookieName = "__Host-webex-gateway.session";
+    private const string SignedInAtKey = "webex-gateway.signed-in-at";
 
     public static IHostApplicationBuilder AddWebexAuthentication(this IHostApplicationBuilder builder)
     {
@@ -29,15 +31,42 @@ public static class AuthExtensions
             .AddOAuth<OAuthOptions, WebexOAuthHandler>(WebexScheme, _ => { });
 
         services.AddOptions<CookieAuthenticationOptions>(CookieScheme)
-            .Configure<RedisTicketStore>((options, store) =>
+            .Configure<RedisTicketStore, IOptions<WebexOptions>, IOptions<SessionLifetimeOptions>, TimeProvider>((options, store, webex, lifetime, time) =>
             {
                 options.SessionStore = store;
-                options.Cookie.Name = SessionCookieName;
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
-                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                if (webex.Value.RedirectUri?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    // Served over https: the __Host- prefix makes browsers refuse the cookie from anything but this exact host, over https, for path /.
+                    options.Cookie.Name = SecureSessionCookieName;
+                    options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+                    options.Cookie.Path = "/";
+                }
+                else
+                {
+                    options.Cookie.Name = SessionCookieName;
+                    options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                }
+
                 options.SlidingExpiration = true;
-                options.ExpireTimeSpan = TimeSpan.FromDays(14);
+                options.ExpireTimeSpan = lifetime.Value.IdleTimeout;
+                options.Events.OnSigningIn = context =>
+                {
+                    context.Properties.Items[SignedInAtKey] = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return Task.CompletedTask;
+                };
+                options.Events.OnValidatePrincipal = async context =>
+                {
+                    // Sliding renewal moves IssuedUtc, so the sign-in time is kept apart to enforce the absolute lifetime.
+                    if (!context.Properties.Items.TryGetValue(SignedInAtKey, out var signedInAt)
+                        || !long.TryParse(signedInAt, out var seconds)
+                        || DateTimeOffset.FromUnixTimeSeconds(seconds) + lifetime.Value.AbsoluteLifetime <= time.GetUtcNow())
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieScheme);
+                    }
+                };
                 options.Events.OnRedirectToLogin = context => AuthResults.LoginRequired(context.HttpContext).ExecuteAsync(context.HttpContext);
                 options.Events.OnRedirectToAccessDenied = context => AuthResults.CsrfRequired().ExecuteAsync(context.HttpContext);
             });

@@ -1,4 +1,5 @@
 using System.Net;
+using WebexGateway.Grants;
 
 namespace WebexGateway.Auth;
 
@@ -20,6 +21,11 @@ public static class AuthResults
 
     public static IResult Unavailable(string message, int retryAfterSeconds = 5) => new UnavailableResult(message, retryAfterSeconds);
 
+    /// <summary>A refresh that could not be done now: 504 when the token endpoint timed out, 503 otherwise; the grant is kept.</summary>
+    public static IResult RefreshFailed(RefreshOutcome outcome) => outcome.Failure == TokenFailure.TimedOut
+        ? new UnavailableResult("Webex's token endpoint did not answer in time; try again shortly.", 5, StatusCodes.Status504GatewayTimeout, "token_endpoint_timeout")
+        : new UnavailableResult("The Webex token could not be refreshed right now; try again shortly.", 5);
+
     /// <summary>Where the browser should go to sign in, coming back to the page that asked (when it is ours).</summary>
     public static string LoginUrl(HttpContext context)
     {
@@ -34,13 +40,13 @@ public static class AuthResults
         return $"/auth/login?returnUrl={Uri.EscapeDataString(returnUrl)}";
     }
 
-    private sealed class UnavailableResult(string message, int retryAfterSeconds) : IResult
+    private sealed class UnavailableResult(string message, int retryAfterSeconds, int statusCode = StatusCodes.Status503ServiceUnavailable,
+        string error = "temporarily_unavailable") : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Results.Json(new { error = "temporarily_unavailable", message }, statusCode: StatusCodes.Status503ServiceUnavailable)
-                .ExecuteAsync(httpContext);
+            return Results.Json(new { error, message }, statusCode: statusCode).ExecuteAsync(httpContext);
         }
     }
 

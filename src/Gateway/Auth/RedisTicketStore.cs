@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using StackExchange.Redis;
 using WebexGateway.Storage;
+using WebexGateway.Telemetry;
 
 namespace WebexGateway.Auth;
 
@@ -11,36 +12,90 @@ namespace WebexGateway.Auth;
 /// Sessions kept server-side: the cookie holds only a random id, so it stays small,
 /// and deleting the Redis entry ends the session on every instance at once.
 /// </summary>
-public sealed class RedisTicketStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time) : ITicketStore
+public sealed class RedisTicketStore : ITicketStore
 {
-    private static readonly TimeSpan FallbackLifetime = TimeSpan.FromDays(14);
-    private readonly IDataProtector _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
+    private const string InvalidationKind = "session";
+    private static readonly TimeSpan FallbackLifetime = TimeSpan.FromHours(8);
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly StoreInvalidation _invalidation;
+    private readonly MemoryFallback<AuthenticationTicket> _fallback;
+    private readonly ILogger<RedisTicketStore> _logger;
+    private readonly IDataProtector _protector;
+
+    public RedisTicketStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
+        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, ILogger<RedisTicketStore> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _time = time;
+        _invalidation = invalidation;
+        _fallback = fallback;
+        _logger = logger;
+        _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
+        invalidation.Invalidated += (kind, id) =>
+        {
+            if (kind == InvalidationKind)
+            {
+                _fallback.Forget(id);
+            }
+        };
+    }
 
     public async Task<string> StoreAsync(AuthenticationTicket ticket)
     {
         var id = Base64Url(RandomNumberGenerator.GetBytes(32));
-        await RenewAsync(id, ticket);
+        await WriteAsync(id, ticket);
         return id;
     }
 
-    public Task RenewAsync(string key, AuthenticationTicket ticket)
+    public async Task RenewAsync(string key, AuthenticationTicket ticket)
     {
-        var payload = _protector.Protect(TicketSerializer.Default.Serialize(ticket));
-        var lifetime = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
-        return redis.GetDatabase().StringSetAsync(keys.Session(key), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+        try
+        {
+            await WriteAsync(key, ticket);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Sliding renewal is best effort: the stored session keeps its previous expiry.
+            Log.SessionRenewFailed(_logger, e.GetType().Name);
+        }
     }
 
     public async Task<AuthenticationTicket?> RetrieveAsync(string key)
     {
-        var value = await redis.GetDatabase().StringGetAsync(keys.Session(key));
+        RedisValue value;
+        try
+        {
+            value = await _redis.GetDatabase().StringGetAsync(_keys.Session(key));
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            if (_fallback.Recall(key) is { } remembered)
+            {
+                Log.ServedFromMemory(_logger, "session", e.GetType().Name);
+                return remembered;
+            }
+
+            throw;
+        }
+
         if (value.IsNullOrEmpty)
         {
+            _fallback.Forget(key);
             return null;
         }
 
         try
         {
-            return TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
+            var ticket = TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
+            if (ticket is not null)
+            {
+                _fallback.Remember(key, ticket);
+            }
+
+            return ticket;
         }
         catch (CryptographicException)
         {
@@ -48,7 +103,20 @@ public sealed class RedisTicketStore(IConnectionMultiplexer redis, RedisKeys key
         }
     }
 
-    public Task RemoveAsync(string key) => redis.GetDatabase().KeyDeleteAsync(keys.Session(key));
+    public async Task RemoveAsync(string key)
+    {
+        await _redis.GetDatabase().KeyDeleteAsync(_keys.Session(key));
+        _fallback.Forget(key);
+        await _invalidation.PublishAsync(InvalidationKind, key);
+    }
+
+    private async Task WriteAsync(string key, AuthenticationTicket ticket)
+    {
+        var payload = _protector.Protect(TicketSerializer.Default.Serialize(ticket));
+        var lifetime = (ticket.Properties.ExpiresUtc ?? _time.GetUtcNow() + FallbackLifetime) - _time.GetUtcNow();
+        await _redis.GetDatabase().StringSetAsync(_keys.Session(key), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+        _fallback.Remember(key, ticket);
+    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -47,6 +47,35 @@ public sealed class RedisOptions
 
     /// <summary>Where the embedded store keeps its data; relative paths are under the content root.</summary>
     public string DataDirectory { get; set; } = ".gateway-data/redis";
+
+    /// <summary>
+    /// While Redis is unreachable, sessions and grants this instance read within this window are served from memory
+    /// (grants only while their access token is valid). Zero turns it off.
+    /// </summary>
+    public TimeSpan MemoryFallback { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>The <c>Session</c> section: how long a browser stays signed in.</summary>
+public sealed class SessionLifetimeOptions
+{
+    public const string Section = "Session";
+
+    /// <summary>A session unused for this long ends.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>A session ends this long after sign-in, however busy.</summary>
+    public TimeSpan AbsoluteLifetime { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>The <c>DataProtection</c> section: the key ring that encrypts cookies and grants.</summary>
+public sealed class KeyRingOptions
+{
+    public const string Section = "DataProtection";
+
+    /// <summary>A PFX certificate whose key encrypts the key ring at rest in Redis. Recommended in production.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
 }
 
 /// <summary>The <c>Gateway</c> section.</summary>
@@ -56,4 +85,10 @@ public sealed class GatewayOptions
 
     [Range(0, 64 * 1024 * 1024)]
     public long MaxReplayBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How often one instance looks for grants whose refresh token would lapse unused.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A grant whose refresh token expires within this is refreshed by the keep-alive.</summary>
+    public TimeSpan KeepAliveWindow { get; set; } = TimeSpan.FromDays(7);
 }

@@ -84,6 +84,11 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add("Redis:KeyPrefix must not be empty: every key the gateway writes starts with it.");
         }
 
+        if (options.MemoryFallback < TimeSpan.Zero)
+        {
+            errors.Add("Redis:MemoryFallback must not be negative.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             try
@@ -94,6 +99,52 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             {
                 errors.Add($"Redis:ConnectionString is not valid StackExchange.Redis syntax: {e.Message}");
             }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class SessionLifetimeOptionsValidation : IValidateOptions<SessionLifetimeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SessionLifetimeOptions options)
+    {
+        var errors = new List<string>();
+        if (options.IdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("Session:IdleTimeout must be positive.");
+        }
+
+        if (options.AbsoluteLifetime < options.IdleTimeout)
+        {
+            errors.Add("Session:AbsoluteLifetime must not be shorter than Session:IdleTimeout.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+internal sealed class KeyRingOptionsValidation : IValidateOptions<KeyRingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KeyRingOptions options)
+        => string.IsNullOrWhiteSpace(options.CertificatePath) || File.Exists(options.CertificatePath)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"DataProtection:CertificatePath names a file that does not exist ('{options.CertificatePath}').");
+}
+
+internal sealed class GatewayOptionsValidation : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        if (options.KeepAliveInterval <= TimeSpan.Zero)
+        {
+            errors.Add("Gateway:KeepAliveInterval must be positive.");
+        }
+
+        if (options.KeepAliveWindow <= options.KeepAliveInterval)
+        {
+            errors.Add("Gateway:KeepAliveWindow must be longer than Gateway:KeepAliveInterval, or a refresh token could lapse between two runs.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

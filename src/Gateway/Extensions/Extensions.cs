@@ -36,6 +36,11 @@ public static class Extensions
         services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidation>();
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidation>();
+        services.AddOptions<SessionLifetimeOptions>().BindConfiguration(SessionLifetimeOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SessionLifetimeOptions>, SessionLifetimeOptionsValidation>();
+        services.AddOptions<KeyRingOptions>().BindConfiguration(KeyRingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyRingOptions>, KeyRingOptionsValidation>();
         services.AddSingleton(TimeProvider.System);
         return builder;
     }
@@ -45,8 +50,12 @@ public static class Extensions
         var services = builder.Services;
         services.AddSingleton<GrantStore>();
         services.AddSingleton<RefreshCoordinator>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefreshCoordinator>());
+        services.AddSingleton<GrantKeepAlive>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantKeepAlive>());
         services.AddHttpClient<TokenClient>()
-            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan); // TokenClient applies Webex:TokenRequestTimeout itself
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan) // the resilience pipeline bounds each call
+            .AddTokenEndpointResilience();
         services.AddHttpClient(Auth.WebexSignIn.PeopleClient, http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddProblemDetails();
         services.AddExceptionHandler<StoreUnavailableHandler>();

@@ -7,27 +7,79 @@ using WebexGateway.Telemetry;
 
 namespace WebexGateway.Grants;
 
-/// <summary>Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext.</summary>
-public sealed class GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time, ILogger<GrantStore> logger)
+/// <summary>
+/// Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext. A sorted set indexes them by
+/// refresh-token expiry for the keep-alive. During a Redis outage, grants this instance read recently are served from
+/// memory while their access token is valid; a failed read never deletes anything.
+/// </summary>
+public sealed class GrantStore
 {
-    private readonly IDataProtector _protector = protection.CreateProtector("WebexGateway.Grants.v1");
+    private const string InvalidationKind = "grant";
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GrantStore> _logger;
+    private readonly StoreInvalidation _invalidation;
+    private readonly MemoryFallback<Grant> _fallback;
+    private readonly IDataProtector _protector;
+
+    public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
+        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, ILogger<GrantStore> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _time = time;
+        _logger = logger;
+        _invalidation = invalidation;
+        _fallback = fallback;
+        _protector = protection.CreateProtector("WebexGateway.Grants.v1");
+        invalidation.Invalidated += (kind, personId) =>
+        {
+            if (kind == InvalidationKind)
+            {
+                _fallback.Forget(personId);
+            }
+        };
+    }
 
     public async Task<Grant?> GetAsync(string personId)
     {
-        var value = await redis.GetDatabase().StringGetAsync(keys.Grant(personId));
+        RedisValue value;
+        try
+        {
+            value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            if (_fallback.Recall(personId) is { } remembered && remembered.AccessTokenExpiresAt > _time.GetUtcNow())
+            {
+                Log.ServedFromMemory(_logger, "grant", e.GetType().Name);
+                return remembered;
+            }
+
+            throw;
+        }
+
         if (value.IsNullOrEmpty)
         {
+            _fallback.Forget(personId);
             return null;
         }
 
         try
         {
-            return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
+            var grant = JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
+            if (grant is not null)
+            {
+                _fallback.Remember(personId, grant);
+            }
+
+            return grant;
         }
         catch (Exception e) when (e is CryptographicException or JsonException)
         {
             // A grant written under a key ring this instance cannot read is as good as no grant.
-            Log.UnreadableGrant(logger, e.GetType().Name);
+            Log.UnreadableGrant(_logger, e.GetType().Name);
             return null;
         }
     }
@@ -35,11 +87,28 @@ public sealed class GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDa
     public async Task SaveAsync(Grant grant)
     {
         var payload = _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJsonContext.Default.Grant));
-        var lifetime = grant.RefreshTokenExpiresAt - time.GetUtcNow();
-        await redis.GetDatabase().StringSetAsync(keys.Grant(grant.PersonId), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+        var lifetime = grant.RefreshTokenExpiresAt - _time.GetUtcNow();
+        var db = _redis.GetDatabase();
+        var saved = db.StringSetAsync(_keys.Grant(grant.PersonId), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+        var indexed = db.SortedSetAddAsync(_keys.GrantsByRefreshExpiry, grant.PersonId, grant.RefreshTokenExpiresAt.ToUnixTimeSeconds());
+        await Task.WhenAll(saved, indexed);
+        _fallback.Remember(grant.PersonId, grant);
     }
 
-    public Task<bool> DeleteAsync(string personId) => redis.GetDatabase().KeyDeleteAsync(keys.Grant(personId));
+    public async Task DeleteAsync(string personId)
+    {
+        var db = _redis.GetDatabase();
+        await Task.WhenAll(db.KeyDeleteAsync(_keys.Grant(personId)), db.SortedSetRemoveAsync(_keys.GrantsByRefreshExpiry, personId));
+        _fallback.Forget(personId);
+        await _invalidation.PublishAsync(InvalidationKind, personId);
+    }
+
+    /// <summary>The people whose refresh token expires before <paramref name="before"/>.</summary>
+    public async Task<IReadOnlyList<string>> ExpiringBeforeAsync(DateTimeOffset before)
+    {
+        var members = await _redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.GrantsByRefreshExpiry, double.NegativeInfinity, before.ToUnixTimeSeconds());
+        return members.Select(m => (string)m!).ToList();
+    }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Grant))]

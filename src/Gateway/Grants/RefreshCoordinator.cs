@@ -9,8 +9,14 @@ namespace WebexGateway.Grants;
 
 public enum RefreshTrigger
 {
+    /// <summary>The access token expires within <c>Webex:RefreshBeforeExpiry</c>.</summary>
     Expiry,
+
+    /// <summary>Webex answered 401.</summary>
     Unauthorized,
+
+    /// <summary>The refresh token would lapse unused.</summary>
+    KeepAlive,
 }
 
 public enum RefreshStatus
@@ -25,7 +31,7 @@ public enum RefreshStatus
     Unavailable,
 }
 
-public sealed record RefreshOutcome(RefreshStatus Status, Grant? Grant = null, string? Reason = null);
+public sealed record RefreshOutcome(RefreshStatus Status, Grant? Grant = null, string? Reason = null, TokenFailure? Failure = null);
 
 /// <summary>
 /// Single-flight token refresh. Within one process, concurrent callers for the same person share one task;
@@ -39,14 +45,17 @@ public sealed class RefreshCoordinator(
     RedisKeys keys,
     TimeProvider time,
     IOptions<WebexOptions> options,
-    ILogger<RefreshCoordinator> logger)
+    ILogger<RefreshCoordinator> logger) : IHostedService
 {
     private readonly Dictionary<string, Task<RefreshOutcome>> _inFlight = [];
     private readonly Lock _gate = new();
     private readonly WebexOptions _webex = options.Value;
 
-    /// <summary>The lock outlives the slowest token call, so a second refresher never starts while one runs.</summary>
-    private TimeSpan LeaseTime => _webex.TokenRequestTimeout * 3;
+    /// <summary>Longer than a token call may take, and renewed while it runs, so a second refresher never starts while one runs.</summary>
+    private TimeSpan LeaseTime => _webex.TokenRequestTimeout * 2;
+
+    /// <summary>How long a waiter on another instance's refresh waits before it gives up with 503.</summary>
+    private TimeSpan MaxWait => _webex.TokenRequestTimeout * 2;
 
     public Task<RefreshOutcome> RefreshAsync(string personId, string staleAccessToken, RefreshTrigger trigger, CancellationToken cancellationToken)
     {
@@ -114,7 +123,7 @@ public sealed class RefreshCoordinator(
                     }
                 }
 
-                if (waited.Elapsed > LeaseTime)
+                if (waited.Elapsed > MaxWait)
                 {
                     return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "another instance's refresh did not finish in time");
                 }
@@ -123,7 +132,7 @@ public sealed class RefreshCoordinator(
                 pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 250));
             }
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             Log.RefreshStoreFailed(logger, e.GetType().Name);
             return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "the grant store is unavailable");
@@ -161,7 +170,25 @@ public sealed class RefreshCoordinator(
         catch (TokenEndpointException e)
         {
             Log.RefreshFailed(logger, e.Failure, e.Message, e.TrackingId);
-            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: e.Message);
+            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: e.Message, Failure: e.Failure);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A refresh whose client went away still runs; shutting down waits for it, so no lock is left behind.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task[] running;
+        lock (_gate)
+        {
+            running = [.. _inFlight.Values];
+        }
+
+        if (running.Length > 0)
+        {
+            Log.DrainingRefreshes(logger, running.Length);
+            await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 }

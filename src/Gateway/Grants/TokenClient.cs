@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using WebexGateway.Configuration;
 
 namespace WebexGateway.Grants;
@@ -23,8 +25,11 @@ public enum TokenFailure
     /// <summary>Webex does not accept the gateway's client id and secret.</summary>
     InvalidClient,
 
-    /// <summary>The token endpoint is down, slow, or answered 5xx or nonsense: try again later.</summary>
+    /// <summary>The token endpoint is down, refuses connections, or answered 5xx or nonsense: try again later.</summary>
     Unavailable,
+
+    /// <summary>The token endpoint did not answer within <c>Webex:TokenRequestTimeout</c>.</summary>
+    TimedOut,
 }
 
 public sealed class TokenEndpointException(TokenFailure failure, string message, string? trackingId = null, Exception? inner = null)
@@ -68,21 +73,34 @@ public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options)
         },
         cancellationToken);
 
+    /// <summary>Marks a request that must not be sent twice: a code is single-use, so its exchange is never retried.</summary>
+    public static readonly HttpRequestOptionsKey<bool> NoRetry = new("webex-gateway.no-retry");
+
     private async Task<TokenResponse> PostAsync(Dictionary<string, string> form, CancellationToken cancellationToken)
     {
+        // The resilience pipeline bounds the call itself; this also bounds reading the answer.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_webex.TokenRequestTimeout);
+        timeout.CancelAfter(_webex.TokenRequestTimeout + TimeSpan.FromSeconds(1));
         using var request = new HttpRequestMessage(HttpMethod.Post, _webex.TokenUrl) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Options.Set(NoRetry, form["grant_type"] == "authorization_code");
 
         HttpResponseMessage response;
         try
         {
             response = await http.SendAsync(request, timeout.Token);
         }
-        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            throw new TokenEndpointException(TokenFailure.Unavailable, $"The Webex token endpoint could not be reached ({e.GetType().Name}).", inner: e);
+            throw new TokenEndpointException(TokenFailure.TimedOut, "The Webex token endpoint did not answer in time.", inner: e);
+        }
+        catch (BrokenCircuitException e)
+        {
+            throw new TokenEndpointException(TokenFailure.Unavailable, "The Webex token endpoint failed repeatedly; calls to it are paused for a moment.", inner: e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TokenEndpointException(TokenFailure.Unavailable, $"The Webex token endpoint could not be reached ({e.HttpRequestError}).", inner: e);
         }
 
         using (response)

@@ -68,7 +68,7 @@ public sealed class UserTokenMiddleware(
                     // The old token still works: use it rather than fail the request.
                     break;
                 default:
-                    await AuthResults.Unavailable("The Webex token could not be refreshed right now; try again shortly.").ExecuteAsync(context);
+                    await AuthResults.RefreshFailed(outcome).ExecuteAsync(context);
                     return;
             }
         }
@@ -117,7 +117,7 @@ public sealed class UserTokenMiddleware(
                 await AuthResults.LoginRequired(context).ExecuteAsync(context);
                 break;
             default:
-                await AuthResults.Unavailable("Webex refused the token and it could not be refreshed right now; try again shortly.").ExecuteAsync(context);
+                await AuthResults.RefreshFailed(outcome).ExecuteAsync(context);
                 break;
         }
     }

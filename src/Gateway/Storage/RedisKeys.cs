@@ -13,6 +13,11 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
 
     public RedisKey Grant(string personId) => $"{_prefix}grant:{personId}";
 
+    /// <summary>A sorted set: person ids scored by when their refresh token expires.</summary>
+    public RedisKey GrantsByRefreshExpiry => $"{_prefix}grants:by-refresh-expiry";
+
+    public RedisKey KeepAliveRun => $"{_prefix}keep-alive:last-run";
+
     public RedisKey Session(string sessionId) => $"{_prefix}session:{sessionId}";
 
     public RedisKey RefreshLock(string personId) => $"{_prefix}lock:refresh:{personId}";

@@ -4,32 +4,83 @@ using StackExchange.Redis;
 namespace WebexGateway.Storage;
 
 /// <summary>
-/// A lease-based Redis lock: SET NX PX with a random owner token, released by compare-and-delete
-/// so that a holder whose lease ran out can never release somebody else's lock.
+/// A lease-based Redis lock: SET NX PX with a random owner token, renewed while it is held, released by
+/// compare-and-delete so that a holder whose lease ran out can never release or extend somebody else's lock.
 /// </summary>
 public sealed class RedisLock(IConnectionMultiplexer redis)
 {
     private const string ReleaseScript =
         "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+    private const string RenewScript =
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+    /// <summary>
+    /// Takes the lock for <paramref name="leaseTime"/>, renewed every third of it until disposed: a holder stuck
+    /// in a slow call keeps it, while a holder that died loses it within one lease.
+    /// </summary>
     public async Task<Lease?> TryAcquireAsync(RedisKey key, TimeSpan leaseTime)
     {
         var owner = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var acquired = await redis.GetDatabase().StringSetAsync(key, owner, leaseTime, When.NotExists);
-        return acquired ? new Lease(redis, key, owner) : null;
+        return acquired ? new Lease(redis, key, owner, leaseTime) : null;
     }
 
-    public sealed class Lease(IConnectionMultiplexer redis, RedisKey key, string owner) : IAsyncDisposable
+    public sealed class Lease : IAsyncDisposable
     {
+        private readonly IConnectionMultiplexer _redis;
+        private readonly RedisKey _key;
+        private readonly string _owner;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _renewal;
+
+        internal Lease(IConnectionMultiplexer redis, RedisKey key, string owner, TimeSpan leaseTime)
+        {
+            _redis = redis;
+            _key = key;
+            _owner = owner;
+            _renewal = RenewAsync(leaseTime);
+        }
+
+        /// <summary>False once a renewal found the lock gone or held by another owner.</summary>
+        public bool Held { get; private set; } = true;
+
         public async ValueTask DisposeAsync()
         {
+            await _stop.CancelAsync();
+            await _renewal;
+            _stop.Dispose();
             try
             {
-                await redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [key], [owner]);
+                await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [_key], [_owner]);
             }
-            catch (RedisException)
+            catch (Exception e) when (e is RedisException or RedisTimeoutException)
             {
                 // The lease expires by itself; a failed release only delays the next holder.
+            }
+        }
+
+        private async Task RenewAsync(TimeSpan leaseTime)
+        {
+            using var timer = new PeriodicTimer(leaseTime / 3);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token))
+                {
+                    try
+                    {
+                        var renewed = (long)await _redis.GetDatabase().ScriptEvaluateAsync(
+                            RenewScript, [_key], [_owner, (long)leaseTime.TotalMilliseconds]);
+                        Held = renewed == 1;
+                    }
+                    catch (Exception e) when (e is RedisException or RedisTimeoutException)
+                    {
+                        // Try again at the next tick; the lease still has two thirds of its time.
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
@@ -17,6 +18,8 @@ public static class StorageExtensions
         var services = builder.Services;
         services.AddSingleton<RedisKeys>();
         services.AddSingleton<RedisLock>();
+        services.AddSingleton<StoreInvalidation>();
+        services.AddSingleton(typeof(MemoryFallback<>));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
@@ -36,10 +39,20 @@ public static class StorageExtensions
             configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
             configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
             configuration.ClientName ??= "webex-gateway";
+            // While disconnected, fail at once instead of queueing: callers answer 503 (or serve from memory) within the request.
+            configuration.BacklogPolicy = BacklogPolicy.FailFast;
             return ConnectionMultiplexer.Connect(configuration);
         });
 
-        services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
+        var dataProtection = services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
+        var keyRing = builder.Configuration.GetSection(KeyRingOptions.Section).Get<KeyRingOptions>();
+        if (!string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath))
+        {
+            // The key ring is then stored encrypted: somebody who can read Redis cannot decrypt cookies or grants.
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(keyRing.CertificatePath, keyRing.CertificatePassword);
+            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+        }
+
         services.AddOptions<KeyManagementOptions>()
             .Configure<IConnectionMultiplexer, RedisKeys>((options, redis, keys) =>
                 options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), keys.DataProtectionKeys));

@@ -43,4 +43,19 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Webex answered 401 to a request whose body cannot be replayed; refreshed so the client can retry")]
     public static partial void NotReplayable(ILogger logger);
+
+    [LoggerMessage(14, LogLevel.Warning, "Redis is unavailable ({ErrorType}); serving a {Kind} this instance read recently from memory")]
+    public static partial void ServedFromMemory(ILogger logger, string kind, string errorType);
+
+    [LoggerMessage(15, LogLevel.Warning, "Could not renew a session in Redis ({ErrorType}); it keeps its previous expiry")]
+    public static partial void SessionRenewFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(16, LogLevel.Information, "Keep-alive: {Count} grant(s) whose refresh token expires within {Window} refreshed ({Failed} failed)")]
+    public static partial void KeepAliveRan(ILogger logger, int count, TimeSpan window, int failed);
+
+    [LoggerMessage(17, LogLevel.Warning, "Keep-alive run failed ({ErrorType}); it runs again at the next interval")]
+    public static partial void KeepAliveFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(18, LogLevel.Information, "Waiting for {Count} token refresh(es) to finish before shutting down")]
+    public static partial void DrainingRefreshes(ILogger logger, int count);
 }

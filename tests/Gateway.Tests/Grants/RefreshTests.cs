@@ -138,7 +138,8 @@ public sealed class RefreshTests(RedisFixture redis)
     {
         await using var world = await TestWorld.StartAsync(redis);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var (gateway, browser) = await world.SignedInAsync(time: time);
+        var longSessions = new Dictionary<string, string?> { ["Session:IdleTimeout"] = "15.00:00:00", ["Session:AbsoluteLifetime"] = "30.00:00:00" };
+        var (gateway, browser) = await world.SignedInAsync(longSessions, time);
         var firstToken = world.Webex.LastAccessToken;
 
         // 14 days minus 30 minutes later the token is inside the one-hour refresh window, though still valid at Webex.

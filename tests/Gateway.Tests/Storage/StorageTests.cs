@@ -30,47 +30,97 @@ public sealed class StorageTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task Readyz_follows_redis_down_and_back_up_without_a_restart()
+    public async Task Redis_down_is_503_within_two_seconds_or_served_from_memory_and_everything_returns_without_a_restart()
     {
-        var directory = TempDirectory.Create("readyz");
+        var directory = TempDirectory.Create("outage");
         var store = new EmbeddedRedisServer(directory);
         var port = store.Port;
         await using var world = await TestWorld.StartAsync(redis);
         var gateway = world.AddGateway(redis: store.ConnectionString);
-        using var browser = world.NewBrowser();
+        var other = world.AddGateway(redis: store.ConnectionString);
+        var known = world.NewBrowser();
+        var unknown = world.NewBrowser();
         try
         {
-            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode);
-            await browser.SignInAsync(gateway.Address);
+            Assert.Equal(HttpStatusCode.OK, (await known.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode);
+            await known.SignInAsync(gateway.Address);
+            await unknown.SignInAsync(other.Address); // a session the first gateway has never read
 
             store.Dispose();
-            var started = DateTime.UtcNow;
-            var down = await browser.GetAsync(new Uri(gateway.Address, "/readyz"));
+
+            var down = await TimedAsync(() => known.GetAsync(new Uri(gateway.Address, "/readyz")));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
-            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
             using (var json = JsonDocument.Parse(await down.Content.ReadAsStringAsync()))
             {
                 Assert.Equal("Unhealthy", json.RootElement.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
             }
 
-            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/healthz"))).StatusCode);
-            started = DateTime.UtcNow;
-            var user = await browser.GetAsync(new Uri(gateway.Address, "/auth/user"));
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, user.StatusCode);
-            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
-            var call = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, call.StatusCode);
-            Assert.Equal("application/json", call.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, (await TimedAsync(() => known.GetAsync(new Uri(gateway.Address, "/healthz")))).StatusCode);
 
-            // Same data back (the store's append-only file): the same cookie works again, no gateway restart.
+            // What this instance read moments ago it still serves: the user keeps working through the outage.
+            Assert.Equal(HttpStatusCode.OK, (await TimedAsync(() => known.GetAsync(new Uri(gateway.Address, "/auth/user")))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await TimedAsync(() => known.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true))).StatusCode);
+
+            // What it never read, it cannot vouch for: 503 JSON, not 401 (nothing is known to be wrong) and not 500.
+            var unknownCall = await TimedAsync(() => unknown.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unknownCall.StatusCode);
+            Assert.Equal("application/json", unknownCall.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(unknownCall.Headers.RetryAfter);
+
+            // A refresh needs the store: 503, and the grant is not touched.
+            world.Webex.ExpireAccessTokens();
+            var refreshCall = await TimedAsync(() => known.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refreshCall.StatusCode);
+
+            // Same data back (the store's append-only file): every cookie works again, no gateway restart.
             store = new EmbeddedRedisServer(directory, port);
+            await WaitUntilAsync(async () => (await known.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK);
+            Assert.Equal(HttpStatusCode.OK, (await known.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await unknown.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+            Assert.Equal(1, world.Webex.RefreshCalls);
+        }
+        finally
+        {
+            store.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Redis_restarted_empty_is_401_login_required_not_500()
+    {
+        var store = new EmbeddedRedisServer(TempDirectory.Create("emptied"));
+        var port = store.Port;
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway(redis: store.ConnectionString, settings: new Dictionary<string, string?> { ["Redis:MemoryFallback"] = "00:00:00" });
+        var browser = world.NewBrowser();
+        try
+        {
+            await browser.SignInAsync(gateway.Address);
+            store.Dispose();
+            store = new EmbeddedRedisServer(TempDirectory.Create("emptied"), port);
             await WaitUntilAsync(async () => (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK);
+
+            var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("login_required", json.RootElement.GetProperty("error").GetString());
+            await browser.SignInAsync(gateway.Address);
             Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         }
         finally
         {
             store.Dispose();
         }
+    }
+
+    /// <summary>Every answer during an outage must come within two seconds: no hang.</summary>
+    private static async Task<HttpResponseMessage> TimedAsync(Func<Task<HttpResponseMessage>> request)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var response = await request();
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"answered after {started.Elapsed.TotalSeconds:F1} s");
+        return response;
     }
 
     [Fact]
