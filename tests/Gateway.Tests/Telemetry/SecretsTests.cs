@@ -36,4 +36,37 @@ public sealed class SecretsTests(RedisFixture redis)
 
         Assert.DoesNotContain(logs, line => line.Contains(world.Person.Email, StringComparison.OrdinalIgnoreCase));
     }
+
+    [Fact]
+    public async Task No_token_or_code_appears_in_any_span_of_a_flow_with_refresh_replay_and_failure()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => spans.Enqueue(string.Join(" | ",
+                new[] { activity.Source.Name, activity.DisplayName, activity.StatusDescription ?? "" }
+                    .Concat(activity.TagObjects.Select(t => $"{t.Key}={t.Value}"))
+                    .Concat(activity.Events.SelectMany(e => e.Tags.Select(t => $"{e.Name}:{t.Key}={t.Value}"))))),
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        var api = new Uri(gateway.Address, "/webex/v1/people/me");
+        world.Webex.ExpireAccessTokens();
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(api, csrf: true)).StatusCode);
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenFault = TokenEndpointFault.ServerError;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await browser.GetAsync(api, csrf: true)).StatusCode);
+
+        var recorded = spans.ToArray();
+        Assert.Contains(recorded, span => span.StartsWith("WebexGateway | grant.refresh", StringComparison.Ordinal));
+        Assert.Contains(recorded, span => span.StartsWith("WebexGateway | webex.replay", StringComparison.Ordinal));
+        foreach (var secret in world.Webex.IssuedSecrets)
+        {
+            Assert.DoesNotContain(recorded, span => span.Contains(secret, StringComparison.Ordinal));
+        }
+    }
 }

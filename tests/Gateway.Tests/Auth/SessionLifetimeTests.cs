@@ -1,0 +1,68 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Tests.Infrastructure;
+
+namespace WebexGateway.Tests.Auth;
+
+[Collection(GatewayCollection.Name)]
+public sealed class SessionLifetimeTests(RedisFixture redis)
+{
+    private static readonly Dictionary<string, string?> Lifetimes = new()
+    {
+        ["Session:IdleTimeout"] = "02:00:00",
+        ["Session:AbsoluteLifetime"] = "12:00:00",
+    };
+
+    [Fact]
+    public async Task A_session_left_idle_ends()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (gateway, browser) = await world.SignedInAsync(Lifetimes, time);
+
+        time.Advance(TimeSpan.FromMinutes(90));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+        time.Advance(TimeSpan.FromMinutes(150));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_busy_session_still_ends_at_its_absolute_lifetime()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (gateway, browser) = await world.SignedInAsync(Lifetimes, time);
+
+        for (var hour = 1; hour < 12; hour++)
+        {
+            time.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+        }
+
+        time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Served_over_https_the_session_cookie_takes_the_host_prefix()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback" });
+        using var browser = world.NewBrowser();
+        var callback = await browser.ConsentAsync(gateway.Address);
+        Assert.Equal("gateway.example.com", callback.Host);
+
+        // What the browser would do at https://gateway.example.com, sent to this gateway's real address.
+        var response = await browser.GetAsync(new Uri(gateway.Address, callback.PathAndQuery));
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains("webex-gateway.session=", StringComparison.Ordinal));
+        Assert.StartsWith("__Host-webex-gateway.session=", cookie);
+        Assert.Contains("; path=/", cookie);
+        Assert.Contains("; secure", cookie);
+        Assert.Contains("; httponly", cookie);
+        Assert.DoesNotContain("domain=", cookie);
+    }
+}

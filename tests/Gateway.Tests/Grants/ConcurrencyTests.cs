@@ -1,0 +1,141 @@
+using System.Net;
+using Webex.Emulator;
+using WebexGateway.Tests.Infrastructure;
+
+namespace WebexGateway.Tests.Grants;
+
+[Collection(GatewayCollection.Name)]
+public sealed class ConcurrencyTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task A_hundred_requests_over_three_instances_with_a_five_second_refresh_cause_one_token_call()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (first, browser) = await world.SignedInAsync();
+        var gateways = new[] { first, world.AddGateway(), world.AddGateway() };
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(5);
+        world.Webex.Reset();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 100)
+            .Select(i => browser.GetAsync(new Uri(gateways[i % 3].Address, "/webex/v1/people/me"), csrf: true)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(1, world.Webex.TokenCalls);
+        Assert.DoesNotContain((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.Contains(":lock:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Rotating_refresh_tokens_under_concurrency_across_instances_never_send_a_stale_one()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (first, browser) = await world.SignedInAsync();
+        var gateways = new[] { first, world.AddGateway(), world.AddGateway() };
+        world.Webex.RotateRefreshTokens = true;
+        world.Webex.TokenDelay = TimeSpan.FromMilliseconds(200);
+
+        for (var round = 1; round <= 3; round++)
+        {
+            world.Webex.ExpireAccessTokens();
+            var responses = await Task.WhenAll(Enumerable.Range(0, 30)
+                .Select(i => browser.GetAsync(new Uri(gateways[i % 3].Address, "/webex/v1/rooms?max=3"), csrf: true)));
+
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            Assert.Equal(round, world.Webex.RefreshCalls);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/auth/user"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_mid_refresh_neither_cancels_it_for_others_nor_leaves_a_lock()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(2);
+        world.Webex.Reset();
+        var api = new Uri(gateway.Address, "/webex/v1/people/me");
+
+        using (var impatient = new HttpClient(new SocketsHttpHandler { CookieContainer = browser.Cookies, UseProxy = false }) { Timeout = TimeSpan.FromMilliseconds(500) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, api);
+            request.Headers.Add("X-CSRF", "1");
+            await Assert.ThrowsAnyAsync<TaskCanceledException>(() => impatient.SendAsync(request));
+        }
+
+        var patient = await browser.GetAsync(api, csrf: true);
+
+        Assert.Equal(HttpStatusCode.OK, patient.StatusCode);
+        Assert.Equal(1, world.Webex.TokenCalls);
+        Assert.DoesNotContain((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.Contains(":lock:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Shutting_down_lets_a_request_in_a_slow_refresh_finish_and_leaves_no_lock()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(2);
+        world.Webex.Reset();
+
+        var inFlight = browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+        await WaitUntilAsync(() => world.Webex.TokenCalls == 1);
+        await gateway.DisposeAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await inFlight).StatusCode);
+        Assert.DoesNotContain((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.Contains(":lock:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_token_endpoint_slower_than_the_timeout_is_504_json_with_retry_after_and_the_grant_is_kept()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Webex:TokenRequestTimeout"] = "00:00:01" });
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(3);
+
+        var slow = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, slow.StatusCode);
+        Assert.Equal("application/json", slow.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(slow.Headers.RetryAfter);
+        world.Webex.TokenDelay = TimeSpan.Zero;
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Refused_connections_to_the_token_endpoint_are_retried_then_503_and_the_grant_is_kept()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (healthy, browser) = await world.SignedInAsync();
+        var cutOff = world.AddGateway(new Dictionary<string, string?> { ["Webex:TokenUrl"] = $"http://127.0.0.1:{FreePort()}/v1/access_token" });
+        world.Webex.ExpireAccessTokens();
+
+        var refused = await browser.GetAsync(new Uri(cutOff.Address, "/webex/v1/people/me"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(2, cutOff.Logs.Count(line => line.Contains("OnRetry", StringComparison.Ordinal) && line.StartsWith("Warning", StringComparison.Ordinal)));
+        Assert.Contains((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.Contains(":grant:", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(healthy.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(20);
+        }
+    }
+}
