@@ -26,6 +26,26 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task Proactive_refresh_before_expiry_is_single_flight_across_instances_too()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var longSessions = new Dictionary<string, string?> { ["Session:IdleTimeout"] = "15.00:00:00", ["Session:AbsoluteLifetime"] = "30.00:00:00" };
+        var (first, browser) = await world.SignedInAsync(longSessions, time);
+        var second = world.AddGateway(longSessions, time);
+        time.Advance(TimeSpan.FromDays(14) - TimeSpan.FromMinutes(20));
+        world.Webex.TokenDelay = TimeSpan.FromMilliseconds(300);
+        world.Webex.Reset();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40)
+            .Select(i => browser.GetAsync(new Uri((i % 2 == 0 ? first : second).Address, "/webex/v1/people/me"), csrf: true)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(1, world.Webex.TokenCalls);
+        Assert.All(world.Webex.Requests, r => Assert.Equal($"Bearer {world.Webex.LastAccessToken}", r.Headers["Authorization"]));
+    }
+
+    [Fact]
     public async Task Rotating_refresh_tokens_under_concurrency_across_instances_never_send_a_stale_one()
     {
         await using var world = await TestWorld.StartAsync(redis);
