@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Webex.Emulator.Internal;
 
 namespace Webex.Emulator;
@@ -7,6 +8,7 @@ public sealed class EmulatorState
 {
     private readonly Lock _requestsGate = new();
     private readonly List<RecordedRequest> _requests = [];
+    private readonly ConcurrentDictionary<string, PersonCounters> _counters = new(StringComparer.Ordinal);
     private volatile ConsentMode _consent;
     private volatile TokenEndpointFault _tokenFault;
     private volatile bool _rotateRefreshTokens;
@@ -61,14 +63,38 @@ public sealed class EmulatorState
         set => _rotateRefreshTokens = value;
     }
 
-    /// <summary>Every <c>POST /v1/access_token</c>, whatever its outcome.</summary>
+    /// <summary>Every <c>POST /v1/access_token</c>, whatever its outcome (all people).</summary>
     public int TokenCalls => Volatile.Read(ref _tokenCalls);
 
-    /// <summary><c>grant_type=refresh_token</c> calls, counted on arrival.</summary>
+    /// <summary><c>grant_type=refresh_token</c> calls, counted on arrival (all people).</summary>
     public int RefreshCalls => Volatile.Read(ref _refreshCalls);
 
-    /// <summary><c>grant_type=authorization_code</c> calls, counted on arrival.</summary>
+    /// <summary><c>grant_type=authorization_code</c> calls, counted on arrival (all people).</summary>
     public int CodeExchanges => Volatile.Read(ref _codeExchanges);
+
+    /// <summary>The default person: who signs in when <c>/v1/authorize</c> gets no <c>login_hint</c>.</summary>
+    public EmulatorPerson Person => Settings.Person;
+
+    /// <summary>Everyone who can sign in: <see cref="Person"/> first, then <see cref="WebexEmulatorOptions.People"/>.</summary>
+    public IReadOnlyList<EmulatorPerson> People => Settings.People;
+
+    /// <summary>
+    /// <c>grant_type=refresh_token</c> calls presenting one of the person's refresh tokens (valid or not), counted on arrival.
+    /// A refresh token the emulator never issued counts only in <see cref="RefreshCalls"/>.
+    /// </summary>
+    public int RefreshCallsFor(string personId) => Counters(personId) is { } c ? Volatile.Read(ref c.RefreshCalls) : 0;
+
+    /// <summary><c>grant_type=authorization_code</c> calls presenting one of the person's codes (valid or not), counted on arrival.</summary>
+    public int CodeExchangesFor(string personId) => Counters(personId) is { } c ? Volatile.Read(ref c.CodeExchanges) : 0;
+
+    /// <summary>The person's token calls: <see cref="RefreshCallsFor"/> plus <see cref="CodeExchangesFor"/>.</summary>
+    public int TokenCallsFor(string personId) => RefreshCallsFor(personId) + CodeExchangesFor(personId);
+
+    /// <summary>The last access token issued to the person, or null.</summary>
+    public string? LastAccessTokenFor(string personId) => OAuth.LastAccessTokenFor(personId);
+
+    /// <summary>The ids of the person's seeded rooms (empty for someone who cannot sign in); the first contains both '/' and '+'.</summary>
+    public IReadOnlyList<string> RoomIdsFor(string personId) => Data.SeededRoomIdsOf(personId);
 
     /// <summary>The next N API calls (not OAuth) answer 429 with <c>Retry-After: 2</c>.</summary>
     public int RateLimitNextApiCalls
@@ -94,7 +120,7 @@ public sealed class EmulatorState
 
     public string? LastAccessToken => OAuth.LastAccessToken;
 
-    /// <summary>The ids of the seeded rooms; the first contains both '/' and '+'.</summary>
+    /// <summary>The ids of the default person's seeded rooms; the first contains both '/' and '+'.</summary>
     public IReadOnlyList<string> RoomIds => Data.SeededRoomIds;
 
     internal EmulatorSettings Settings { get; }
@@ -106,10 +132,17 @@ public sealed class EmulatorState
     /// <summary>Every access token issued so far answers 401 from now on.</summary>
     public void ExpireAccessTokens() => OAuth.ExpireAccessTokens();
 
+    /// <summary>Every access token issued so far to the person answers 401 from now on; other people's are untouched.</summary>
+    public void ExpireAccessTokens(string personId)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        OAuth.ExpireAccessTokens(personId);
+    }
+
     /// <summary>Every refresh token issued so far answers invalid_grant from now on.</summary>
     public void RevokeRefreshTokens() => OAuth.RevokeRefreshTokens();
 
-    /// <summary>Clears the recorded requests and the call counters; tokens are kept.</summary>
+    /// <summary>Clears the recorded requests and the call counters (the per-person ones too); tokens are kept.</summary>
     public void Reset()
     {
         lock (_requestsGate)
@@ -120,6 +153,7 @@ public sealed class EmulatorState
         Interlocked.Exchange(ref _tokenCalls, 0);
         Interlocked.Exchange(ref _refreshCalls, 0);
         Interlocked.Exchange(ref _codeExchanges, 0);
+        _counters.Clear();
     }
 
     internal void Record(RecordedRequest request)
@@ -137,9 +171,29 @@ public sealed class EmulatorState
 
     internal void CountTokenCall() => Interlocked.Increment(ref _tokenCalls);
 
-    internal void CountRefreshCall() => Interlocked.Increment(ref _refreshCalls);
+    internal void CountRefreshCall(string? personId)
+    {
+        Interlocked.Increment(ref _refreshCalls);
+        if (personId is not null)
+        {
+            Interlocked.Increment(ref _counters.GetOrAdd(personId, _ => new PersonCounters()).RefreshCalls);
+        }
+    }
 
-    internal void CountCodeExchange() => Interlocked.Increment(ref _codeExchanges);
+    internal void CountCodeExchange(string? personId)
+    {
+        Interlocked.Increment(ref _codeExchanges);
+        if (personId is not null)
+        {
+            Interlocked.Increment(ref _counters.GetOrAdd(personId, _ => new PersonCounters()).CodeExchanges);
+        }
+    }
+
+    private PersonCounters? Counters(string personId)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        return _counters.GetValueOrDefault(personId);
+    }
 
     /// <summary>Takes one unit of the rate limit; true when this call must answer 429.</summary>
     internal bool TryConsumeRateLimit()
@@ -157,5 +211,12 @@ public sealed class EmulatorState
                 return true;
             }
         }
+    }
+
+    private sealed class PersonCounters
+    {
+        // Fields, so Interlocked can update them.
+        public int RefreshCalls;
+        public int CodeExchanges;
     }
 }

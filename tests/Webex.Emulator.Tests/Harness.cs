@@ -56,7 +56,8 @@ internal sealed class Harness : IAsyncDisposable
 
     public static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public Task<HttpResponseMessage> AuthorizeAsync(string? challenge, string? state = "xyz", string clientId = ClientId, string scope = Scope, string redirectUri = RedirectUri)
+    public Task<HttpResponseMessage> AuthorizeAsync(
+        string? challenge, string? state = "xyz", string clientId = ClientId, string scope = Scope, string redirectUri = RedirectUri, string? loginHint = null)
     {
         var query = new List<string>
         {
@@ -76,13 +77,18 @@ internal sealed class Harness : IAsyncDisposable
             query.Add("code_challenge_method=S256");
         }
 
+        if (loginHint is not null)
+        {
+            query.Add("login_hint=" + Uri.EscapeDataString(loginHint));
+        }
+
         return Http.GetAsync(Url("/v1/authorize?" + string.Join('&', query)));
     }
 
     /// <summary>Authorizes (auto-approve) and returns the code from the redirect.</summary>
-    public async Task<string> GetCodeAsync(string? challenge, string clientId = ClientId, string redirectUri = RedirectUri)
+    public async Task<string> GetCodeAsync(string? challenge, string clientId = ClientId, string redirectUri = RedirectUri, string? loginHint = null)
     {
-        using var response = await AuthorizeAsync(challenge, clientId: clientId, redirectUri: redirectUri);
+        using var response = await AuthorizeAsync(challenge, clientId: clientId, redirectUri: redirectUri, loginHint: loginHint);
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
         return RedirectParameters(response)["code"];
     }
@@ -118,17 +124,17 @@ internal sealed class Harness : IAsyncDisposable
     public Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>
         TokenAsync(("grant_type", "refresh_token"), ("client_id", ClientId), ("client_secret", ClientSecret), ("refresh_token", refreshToken));
 
-    /// <summary>The whole code flow with PKCE; returns the token response.</summary>
-    public async Task<JsonElement> SignInAsync()
+    /// <summary>The whole code flow with PKCE (as the login hint's person, when given); returns the token response.</summary>
+    public async Task<JsonElement> SignInAsync(string? loginHint = null)
     {
         var (verifier, challenge) = NewPkce();
-        var code = await GetCodeAsync(challenge);
+        var code = await GetCodeAsync(challenge, loginHint: loginHint);
         using var response = await ExchangeAsync(code, verifier);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await JsonAsync(response);
     }
 
-    public async Task<string> SignInForAccessTokenAsync() => (await SignInAsync()).GetProperty("access_token").GetString()!;
+    public async Task<string> SignInForAccessTokenAsync(string? loginHint = null) => (await SignInAsync(loginHint)).GetProperty("access_token").GetString()!;
 
     public Task<HttpResponseMessage> ApiAsync(HttpMethod method, string pathAndQuery, string? accessToken, HttpContent? content = null)
     {

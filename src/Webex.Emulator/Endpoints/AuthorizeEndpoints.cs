@@ -4,7 +4,10 @@ using Webex.Emulator.Internal;
 
 namespace Webex.Emulator.Endpoints;
 
-/// <summary><c>GET /v1/authorize</c> and the consent page's <c>POST /v1/authorize/decision</c>.</summary>
+/// <summary>
+/// <c>GET /v1/authorize</c> and the consent page's <c>POST /v1/authorize/decision</c>. Who consents is the person whose
+/// email is the <c>login_hint</c> (or <c>email</c>) parameter, or the default person when there is none.
+/// </summary>
 internal static class AuthorizeEndpoints
 {
     private const string DeniedDescription = "The resource owner or authorization server denied the request.";
@@ -55,14 +58,24 @@ internal static class AuthorizeEndpoints
             return;
         }
 
-        var request = new AuthorizationRequest(clientId, redirectUri, scope, state, challenge);
+        var hint = FormReader.Single(query, "login_hint") ?? FormReader.Single(query, "email");
+        var person = hint is null ? r.State.Settings.Person : r.State.Settings.FindByEmail(hint);
+        if (person is null)
+        {
+            // Webex would ask that user to sign in; the emulator knows only its configured people, and silently
+            // signing in someone else would hide a client's mistake.
+            await HtmlPages.ErrorAsync(r.Http, "unknown_user", "The login_hint does not name a person of this Webex emulator.");
+            return;
+        }
+
+        var request = new AuthorizationRequest(clientId, redirectUri, scope, state, challenge, person.Id);
         switch (r.State.Consent)
         {
             case ConsentMode.Deny:
                 Redirect(r.Http, redirectUri, state, ("error", "access_denied"), ("error_description", DeniedDescription));
                 break;
             case ConsentMode.Page:
-                await HtmlPages.ConsentAsync(r.Http, request, r.State.OAuth.CreateConsent(request));
+                await HtmlPages.ConsentAsync(r.Http, r.State.Settings, request, r.State.OAuth.CreateConsent(request));
                 break;
             default:
                 Redirect(r.Http, redirectUri, state, ("code", r.State.OAuth.IssueCode(request)));

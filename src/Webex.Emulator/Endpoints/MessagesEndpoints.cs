@@ -49,7 +49,7 @@ internal static class MessagesEndpoints
         WebexRoom? room;
         if (roomId is not null)
         {
-            room = data.GetRoom(roomId);
+            room = data.GetRoom(r.Me.Id, roomId);
         }
         else
         {
@@ -60,7 +60,7 @@ internal static class MessagesEndpoints
                 return;
             }
 
-            if (person?.Id == data.Me.Id)
+            if (person?.Id == r.Me.Id)
             {
                 await WebexErrors.BadRequestAsync(r.Http, "You cannot send a direct message to yourself.");
                 return;
@@ -68,7 +68,7 @@ internal static class MessagesEndpoints
 
             var email = person?.Emails[0] ?? draft.ToPersonEmail!;
             draft = draft with { ToPersonId = person?.Id, ToPersonEmail = email };
-            room = data.DirectRoom(email, person);
+            room = data.DirectRoom(r.Me, email, person);
         }
 
         if (room is null)
@@ -77,13 +77,13 @@ internal static class MessagesEndpoints
             return;
         }
 
-        if (draft.ParentId is { } parentId && data.GetMessage(parentId)?.RoomId != room.Id)
+        if (draft.ParentId is { } parentId && data.GetMessage(r.Me.Id, parentId)?.RoomId != room.Id)
         {
             await WebexErrors.BadRequestAsync(r.Http, "The parentId does not identify a message in this room.");
             return;
         }
 
-        if (data.AddMessage(room.Id, draft) is not { } message)
+        if (data.AddMessage(r.Me, room.Id, draft) is not { } message)
         {
             await WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
             return;
@@ -214,7 +214,7 @@ internal static class MessagesEndpoints
         long? beforeSequence = null;
         if (beforeMessageId is not null)
         {
-            if (r.State.Data.GetMessage(beforeMessageId) is not { } beforeMessage || beforeMessage.RoomId != roomId)
+            if (r.State.Data.GetMessage(r.Me.Id, beforeMessageId) is not { } beforeMessage || beforeMessage.RoomId != roomId)
             {
                 await WebexErrors.BadRequestAsync(r.Http, "beforeMessage does not identify a message in this room.");
                 return;
@@ -223,7 +223,7 @@ internal static class MessagesEndpoints
             beforeSequence = beforeMessage.Sequence;
         }
 
-        if (r.State.Data.GetRoom(roomId) is null)
+        if (r.State.Data.GetRoom(r.Me.Id, roomId) is null)
         {
             await WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
             return;
@@ -253,13 +253,13 @@ internal static class MessagesEndpoints
     }
 
     private static Task GetAsync(RequestContext r) =>
-        r.State.Data.GetMessage(r.Args[0]) is { } message
+        r.State.Data.GetMessage(r.Me.Id, r.Args[0]) is { } message
             ? WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, message)
             : WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
 
     private static Task DeleteAsync(RequestContext r)
     {
-        if (!r.State.Data.DeleteMessage(r.Args[0]))
+        if (!r.State.Data.DeleteMessage(r.Me.Id, r.Args[0]))
         {
             return WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
         }

@@ -10,7 +10,7 @@ internal static class PeopleEndpoints
         .Map(HttpMethods.Get, "v1/people/{}", GetPersonAsync);
 
     private static Task GetMeAsync(RequestContext r) =>
-        WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, r.State.Data.Me);
+        WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, r.Me);
 
     private static Task GetPersonAsync(RequestContext r) =>
         r.State.Data.GetPerson(r.Args[0]) is { } person

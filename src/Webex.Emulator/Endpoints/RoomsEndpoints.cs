@@ -44,7 +44,7 @@ internal static class RoomsEndpoints
             return;
         }
 
-        var matching = r.State.Data.Rooms()
+        var matching = r.State.Data.Rooms(r.Me.Id)
             .Where(room => filters.Type is null || room.Type == filters.Type)
             .Where(_ => filters.TeamId is null) // no seeded room belongs to a team
             .Select(room => (Key: SortKey(room, filters.SortBy), Room: room))
@@ -66,7 +66,7 @@ internal static class RoomsEndpoints
     }
 
     private static Task GetAsync(RequestContext r) =>
-        r.State.Data.GetRoom(r.Args[0]) is { } room
+        r.State.Data.GetRoom(r.Me.Id, r.Args[0]) is { } room
             ? WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, room)
             : WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
 

@@ -17,13 +17,14 @@ internal static class TokenEndpoint
 
         // Read before the injected delay and fault so that calls are counted by grant type on arrival, whatever happens next.
         var form = await FormReader.TryReadAsync(context.Request);
+        // Per person too, when the code or refresh token names one (whatever its state).
         switch (form is null ? null : FormReader.Single(form, "grant_type"))
         {
             case "authorization_code":
-                state.CountCodeExchange();
+                state.CountCodeExchange(FormReader.Single(form!, "code") is { } presentedCode ? state.OAuth.CodeOwner(presentedCode) : null);
                 break;
             case "refresh_token":
-                state.CountRefreshCall();
+                state.CountRefreshCall(FormReader.Single(form!, "refresh_token") is { } presentedToken ? state.OAuth.RefreshTokenOwner(presentedToken) : null);
                 break;
         }
 

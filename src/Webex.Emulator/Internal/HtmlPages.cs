@@ -15,7 +15,7 @@ internal static class HtmlPages
             <p>You have not been redirected back to the application. Contact its developer.</p>
             """);
 
-    public static Task ConsentAsync(HttpContext context, AuthorizationRequest request, string consentId)
+    public static Task ConsentAsync(HttpContext context, EmulatorSettings settings, AuthorizationRequest request, string consentId)
     {
         var scopes = new StringBuilder();
         foreach (var scope in request.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -24,8 +24,10 @@ internal static class HtmlPages
         }
 
         var id = HtmlEncode(consentId);
+        var person = settings.FindById(request.PersonId);
         return WriteAsync(context, StatusCodes.Status200OK, $"""
             <h1>Allow access to your Webex account?</h1>
+            <p>Signed in as <strong id="person">{HtmlEncode(person?.DisplayName ?? "")} &lt;{HtmlEncode(person?.Email ?? "")}&gt;</strong>.</p>
             <p>The application <strong id="client-id">{HtmlEncode(request.ClientId)}</strong> is requesting permission to:</p>
             <ul id="scopes">
             {scopes}</ul>

@@ -1,6 +1,7 @@
 namespace Webex.Emulator.Internal;
 
-internal sealed record AuthorizationRequest(string ClientId, string RedirectUri, string Scope, string? State, string? CodeChallenge);
+/// <summary>An authorization request; <paramref name="PersonId"/> is who consents (the login hint's person, or the default).</summary>
+internal sealed record AuthorizationRequest(string ClientId, string RedirectUri, string Scope, string? State, string? CodeChallenge, string PersonId);
 
 internal sealed record TokenSet(string AccessToken, TimeSpan AccessTokenExpiresIn, string RefreshToken, TimeSpan RefreshTokenExpiresIn, string Scope);
 
@@ -20,6 +21,7 @@ internal sealed class OAuthStore(EmulatorSettings settings)
     private readonly Dictionary<string, RefreshTokenEntry> _refreshTokens = new(StringComparer.Ordinal);
     private readonly HashSet<string> _issuedSet = new(StringComparer.Ordinal);
     private readonly List<string> _issued = [];
+    private readonly Dictionary<string, string> _lastAccessTokenByPerson = new(StringComparer.Ordinal);
     private string? _lastAccessToken;
 
     private DateTimeOffset Now => settings.Time.GetUtcNow();
@@ -43,6 +45,33 @@ internal sealed class OAuthStore(EmulatorSettings settings)
             {
                 return _lastAccessToken;
             }
+        }
+    }
+
+    /// <summary>The last access token issued to the person, or null.</summary>
+    public string? LastAccessTokenFor(string personId)
+    {
+        lock (_gate)
+        {
+            return _lastAccessTokenByPerson.GetValueOrDefault(personId);
+        }
+    }
+
+    /// <summary>Whose code this is (whatever its state), or null when unknown.</summary>
+    public string? CodeOwner(string code)
+    {
+        lock (_gate)
+        {
+            return _codes.TryGetValue(code, out var entry) ? entry.Request.PersonId : null;
+        }
+    }
+
+    /// <summary>Whose refresh token this is (whatever its state), or null when unknown.</summary>
+    public string? RefreshTokenOwner(string refreshToken)
+    {
+        lock (_gate)
+        {
+            return _refreshTokens.TryGetValue(refreshToken, out var entry) ? entry.PersonId : null;
         }
     }
 
@@ -121,9 +150,9 @@ internal sealed class OAuthStore(EmulatorSettings settings)
             }
 
             var refreshToken = NewSecret();
-            var refresh = new RefreshTokenEntry(clientId, request.Scope) { ExpiresAt = Now + settings.RefreshTokenLifetime };
+            var refresh = new RefreshTokenEntry(clientId, request.Scope, request.PersonId) { ExpiresAt = Now + settings.RefreshTokenLifetime };
             _refreshTokens[refreshToken] = refresh;
-            return new GrantResult(Tokens(NewAccessToken(), refreshToken, refresh));
+            return new GrantResult(Tokens(NewAccessToken(request.PersonId), refreshToken, refresh));
         }
     }
 
@@ -164,30 +193,35 @@ internal sealed class OAuthStore(EmulatorSettings settings)
             {
                 entry.Revoked = true;
                 refreshToken = NewSecret();
-                entry = new RefreshTokenEntry(clientId, entry.Scope);
+                entry = new RefreshTokenEntry(clientId, entry.Scope, entry.PersonId);
                 _refreshTokens[refreshToken] = entry;
             }
 
             entry.ExpiresAt = Now + settings.RefreshTokenLifetime;
-            return new GrantResult(Tokens(NewAccessToken(), refreshToken, entry));
+            return new GrantResult(Tokens(NewAccessToken(entry.PersonId), refreshToken, entry));
         }
     }
 
-    public bool IsAccessTokenValid(string token)
+    /// <summary>The person a valid access token belongs to; null when the token is unknown, expired or forced expired.</summary>
+    public string? AccessTokenOwner(string token)
     {
         lock (_gate)
         {
-            return _accessTokens.TryGetValue(token, out var entry) && !entry.ForcedExpired && Now < entry.ExpiresAt;
+            return _accessTokens.TryGetValue(token, out var entry) && !entry.ForcedExpired && Now < entry.ExpiresAt ? entry.PersonId : null;
         }
     }
 
-    public void ExpireAccessTokens()
+    /// <summary>Forces every access token issued so far (only the person's, when given) to answer 401.</summary>
+    public void ExpireAccessTokens(string? personId = null)
     {
         lock (_gate)
         {
             foreach (var entry in _accessTokens.Values)
             {
-                entry.ForcedExpired = true;
+                if (personId is null || entry.PersonId == personId)
+                {
+                    entry.ForcedExpired = true;
+                }
             }
         }
     }
@@ -210,11 +244,12 @@ internal sealed class OAuthStore(EmulatorSettings settings)
     private TokenSet Tokens(string accessToken, string refreshToken, RefreshTokenEntry refresh) =>
         new(accessToken, settings.AccessTokenLifetime, refreshToken, settings.RefreshTokenLifetime, refresh.Scope);
 
-    private string NewAccessToken()
+    private string NewAccessToken(string personId)
     {
         var token = NewSecret();
-        _accessTokens[token] = new AccessTokenEntry(Now + settings.AccessTokenLifetime);
+        _accessTokens[token] = new AccessTokenEntry(Now + settings.AccessTokenLifetime, personId);
         _lastAccessToken = token;
+        _lastAccessTokenByPerson[personId] = token;
         return token;
     }
 
@@ -240,16 +275,20 @@ internal sealed class OAuthStore(EmulatorSettings settings)
         public bool Used { get; set; }
     }
 
-    private sealed class AccessTokenEntry(DateTimeOffset expiresAt)
+    private sealed class AccessTokenEntry(DateTimeOffset expiresAt, string personId)
     {
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public string PersonId { get; } = personId;
 
         public bool ForcedExpired { get; set; }
     }
 
-    private sealed class RefreshTokenEntry(string clientId, string scope)
+    private sealed class RefreshTokenEntry(string clientId, string scope, string personId)
     {
         public string ClientId { get; } = clientId;
+
+        public string PersonId { get; } = personId;
 
         public string Scope { get; } = scope;
 

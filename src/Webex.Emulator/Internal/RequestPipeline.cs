@@ -71,21 +71,21 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
             return;
         }
 
-        if (!IsAuthorized(context))
+        if (Caller(context) is not { } caller)
         {
             await WebexErrors.UnauthorizedAsync(context);
             return;
         }
 
-        await DispatchAsync(_api, context, segments);
+        await DispatchAsync(_api, context, segments, caller);
     }
 
-    private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments)
+    private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments, WebexPerson? caller = null)
     {
         var route = router.Resolve(context.Request.Method, segments);
         if (route.Handler is not null)
         {
-            await route.Handler(new RequestContext(context, state, route.Args, stopping));
+            await route.Handler(new RequestContext(context, state, route.Args, stopping, caller));
         }
         else if (route.AllowedMethods.Count > 0)
         {
@@ -97,16 +97,17 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         }
     }
 
-    private bool IsAuthorized(HttpContext context)
+    /// <summary>The person whose valid access token the request carries; null when it carries none.</summary>
+    private WebexPerson? Caller(HttpContext context)
     {
         var header = context.Request.Headers.Authorization;
         if (header.Count != 1 || header[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return false;
+            return null;
         }
 
         var token = value["Bearer ".Length..].Trim();
-        return token.Length > 0 && state.OAuth.IsAccessTokenValid(token);
+        return token.Length > 0 && state.OAuth.AccessTokenOwner(token) is { } personId ? state.Data.GetPerson(personId) : null;
     }
 
     private static Dictionary<string, string> Headers(IHeaderDictionary headers)

@@ -1,21 +1,35 @@
 namespace Webex.Emulator.Internal;
 
-/// <summary>Builds the signed-in person's world. Deterministic, so the ids are the same on every start.</summary>
+/// <summary>Builds each signed-in person's world. Deterministic, so the ids are the same on every start.</summary>
 internal static class Seeder
 {
+    private const int DefaultSeed = 20151018;
     private static readonly string[] FirstNames = ["Grace", "Alan", "Margaret", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "Edsger"];
     private static readonly string[] LastNames = ["Hopper", "Turing", "Hamilton", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson", "Perlman", "Dijkstra"];
     private static readonly string[] Topics =
         ["Project Unicorn - Sprint", "Design Review", "Ops Alerts", "Release Train", "Customer Escalations", "Platform Guild", "Security Champions", "Onboarding"];
 
+    /// <summary>
+    /// Everyone who can sign in, the colleagues they have direct rooms with (shared by all), and each person's rooms
+    /// (<see cref="WebexRoom.MemberId"/>). The default person's world is the same as when it was the only one.
+    /// </summary>
     public static (List<WebexPerson> People, List<WebexRoom> Rooms) Seed(EmulatorSettings settings, DateTimeOffset now)
     {
-        var random = new Random(20151018);
-        var me = settings.Person;
-        var people = new List<WebexPerson> { Person(me, now.AddYears(-3), now) };
-        var rooms = new List<WebexRoom>(settings.RoomCount);
-        var start = now.AddDays(-settings.RoomCount - 1);
+        var people = settings.People.Select(p => Person(p, now.AddYears(-3), now)).ToList();
+        var rooms = new List<WebexRoom>(settings.RoomCount * settings.People.Count);
+        var colleagues = new Dictionary<int, EmulatorPerson>();
+        for (var index = 0; index < settings.People.Count; index++)
+        {
+            SeedRooms(settings, now, settings.People[index], new Random(DefaultSeed + index), colleagues, people, rooms);
+        }
 
+        return (people, rooms);
+    }
+
+    private static void SeedRooms(
+        EmulatorSettings settings, DateTimeOffset now, EmulatorPerson me, Random random, Dictionary<int, EmulatorPerson> colleagues, List<WebexPerson> people, List<WebexRoom> rooms)
+    {
+        var start = now.AddDays(-settings.RoomCount - 1);
         for (var i = 0; i < settings.RoomCount; i++)
         {
             var created = start.AddDays(i).AddMinutes(random.Next(0, 600)).AddMilliseconds(random.Next(0, 1000));
@@ -33,14 +47,22 @@ internal static class Seeder
 
             if (i % 5 == 4)
             {
+                // The first person's seeding creates the colleagues; everyone else has direct rooms with the same ones.
                 var n = i / 5;
-                var first = FirstNames[n % FirstNames.Length];
-                var last = LastNames[(n / FirstNames.Length + n) % LastNames.Length];
-                var email = $"{first}.{last}{(n >= FirstNames.Length ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}@example.com".ToLowerInvariant();
-                var colleague = new EmulatorPerson(WebexIds.Encode("PEOPLE", WebexIds.NewGuid(random)), $"{first} {last}", email, first, last, me.OrgId);
-                people.Add(Person(colleague, created.AddDays(-30), lastActivity));
+                var colleagueGuid = WebexIds.NewGuid(random);
+                if (!colleagues.TryGetValue(n, out var colleague))
+                {
+                    var first = FirstNames[n % FirstNames.Length];
+                    var last = LastNames[(n / FirstNames.Length + n) % LastNames.Length];
+                    var email = $"{first}.{last}{(n >= FirstNames.Length ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}@example.com".ToLowerInvariant();
+                    colleague = new EmulatorPerson(WebexIds.Encode("PEOPLE", colleagueGuid), $"{first} {last}", email, first, last, me.OrgId);
+                    colleagues[n] = colleague;
+                    people.Add(Person(colleague, created.AddDays(-30), lastActivity));
+                }
+
                 rooms.Add(new WebexRoom(id, colleague.DisplayName, "direct", false, lastActivity, me.Id, created, me.OrgId, false, false, false, null)
                 {
+                    MemberId = me.Id,
                     DirectEmail = colleague.Email,
                     DirectPersonId = colleague.Id,
                 });
@@ -49,11 +71,12 @@ internal static class Seeder
             {
                 var topic = Topics[i % Topics.Length];
                 var title = $"{topic} {i / Topics.Length + 1}";
-                rooms.Add(new WebexRoom(id, title, "group", i % 7 == 3, lastActivity, me.Id, created, me.OrgId, false, false, i % 3 == 0, $"{topic} space"));
+                rooms.Add(new WebexRoom(id, title, "group", i % 7 == 3, lastActivity, me.Id, created, me.OrgId, false, false, i % 3 == 0, $"{topic} space")
+                {
+                    MemberId = me.Id,
+                });
             }
         }
-
-        return (people, rooms);
     }
 
     public static WebexPerson Person(EmulatorPerson person, DateTimeOffset created, DateTimeOffset lastActivity) => new(

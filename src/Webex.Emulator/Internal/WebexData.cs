@@ -11,14 +11,20 @@ internal sealed record MessageDraft(
     IReadOnlyList<string>? Files,
     JsonElement? Attachments);
 
-/// <summary>People, rooms and messages. Records are immutable and replaced under the lock, so snapshots are safe to use unlocked.</summary>
+/// <summary>
+/// People, rooms and messages. Each room belongs to one signed-in person (<see cref="WebexRoom.MemberId"/>) and is
+/// invisible to everyone else's tokens, like the messages in it. Records are immutable and replaced under the lock, so
+/// snapshots are safe to use unlocked.
+/// </summary>
 internal sealed class WebexData
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly Dictionary<string, WebexPerson> _people = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebexRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _roomIdsByMember = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebexMessage> _messages = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<string>> _seededRoomIds;
     private long _sequence;
 
     public WebexData(EmulatorSettings settings)
@@ -32,16 +38,23 @@ internal sealed class WebexData
 
         foreach (var room in rooms)
         {
-            _rooms[room.Id] = room;
+            AddRoom(room);
         }
 
         Me = people[0];
-        SeededRoomIds = rooms.Select(r => r.Id).ToArray();
+        _seededRoomIds = settings.People.ToDictionary(
+            p => p.Id, p => (IReadOnlyList<string>)rooms.Where(r => r.MemberId == p.Id).Select(r => r.Id).ToArray(), StringComparer.Ordinal);
+        SeededRoomIds = _seededRoomIds[Me.Id];
     }
 
+    /// <summary>The default person.</summary>
     public WebexPerson Me { get; }
 
+    /// <summary>The default person's seeded rooms.</summary>
     public IReadOnlyList<string> SeededRoomIds { get; }
+
+    /// <summary>A signed-in person's seeded rooms; empty for anyone else.</summary>
+    public IReadOnlyList<string> SeededRoomIdsOf(string personId) => _seededRoomIds.GetValueOrDefault(personId) ?? [];
 
     // Webex timestamps have millisecond precision.
     private DateTimeOffset Now
@@ -61,28 +74,32 @@ internal sealed class WebexData
         }
     }
 
-    public IReadOnlyList<WebexRoom> Rooms()
+    /// <summary>The member's rooms.</summary>
+    public IReadOnlyList<WebexRoom> Rooms(string memberId)
     {
         lock (_gate)
         {
-            return _rooms.Values.ToArray();
+            return _roomIdsByMember.TryGetValue(memberId, out var ids) ? ids.Select(id => _rooms[id]).ToArray() : [];
         }
     }
 
-    public WebexRoom? GetRoom(string id)
+    /// <summary>The room when it exists and is the member's.</summary>
+    public WebexRoom? GetRoom(string memberId, string id)
     {
         lock (_gate)
         {
-            return _rooms.GetValueOrDefault(id);
+            return _rooms.TryGetValue(id, out var room) && room.MemberId == memberId ? room : null;
         }
     }
 
-    /// <summary>The direct room with the given person (by email), created on first use like Webex does.</summary>
-    public WebexRoom DirectRoom(string email, WebexPerson? person)
+    /// <summary>The member's direct room with the given person (by email), created on first use like Webex does.</summary>
+    public WebexRoom DirectRoom(WebexPerson member, string email, WebexPerson? person)
     {
         lock (_gate)
         {
-            var existing = _rooms.Values.FirstOrDefault(r => string.Equals(r.DirectEmail, email, StringComparison.OrdinalIgnoreCase));
+            var existing = _roomIdsByMember.TryGetValue(member.Id, out var ids)
+                ? ids.Select(id => _rooms[id]).FirstOrDefault(r => string.Equals(r.DirectEmail, email, StringComparison.OrdinalIgnoreCase))
+                : null;
             if (existing is not null)
             {
                 return existing;
@@ -90,12 +107,13 @@ internal sealed class WebexData
 
             var now = Now;
             var room = new WebexRoom(
-                WebexIds.Encode("ROOM", Guid.NewGuid()), person?.DisplayName ?? email, "direct", false, now, Me.Id, now, Me.OrgId, false, false, false, null)
+                WebexIds.Encode("ROOM", Guid.NewGuid()), person?.DisplayName ?? email, "direct", false, now, member.Id, now, member.OrgId, false, false, false, null)
             {
+                MemberId = member.Id,
                 DirectEmail = email,
                 DirectPersonId = person?.Id,
             };
-            _rooms[room.Id] = room;
+            AddRoom(room);
             return room;
         }
     }
@@ -108,12 +126,12 @@ internal sealed class WebexData
         }
     }
 
-    /// <summary>Posts a message as the signed-in person; null when the room no longer exists.</summary>
-    public WebexMessage? AddMessage(string roomId, MessageDraft draft)
+    /// <summary>Posts a message as the member; null when the room no longer exists or is not the member's.</summary>
+    public WebexMessage? AddMessage(WebexPerson member, string roomId, MessageDraft draft)
     {
         lock (_gate)
         {
-            if (!_rooms.TryGetValue(roomId, out var room))
+            if (!_rooms.TryGetValue(roomId, out var room) || room.MemberId != member.Id)
             {
                 return null;
             }
@@ -130,8 +148,8 @@ internal sealed class WebexData
                 draft.Markdown,
                 draft.Files,
                 draft.Attachments,
-                Me.Id,
-                Me.Emails[0],
+                member.Id,
+                member.Emails[0],
                 now)
             {
                 Sequence = ++_sequence,
@@ -151,19 +169,34 @@ internal sealed class WebexData
         }
     }
 
-    public WebexMessage? GetMessage(string id)
+    /// <summary>The message when it exists and is in one of the member's rooms.</summary>
+    public WebexMessage? GetMessage(string memberId, string id)
     {
         lock (_gate)
         {
-            return _messages.GetValueOrDefault(id);
+            return _messages.TryGetValue(id, out var message) && IsMembersRoom(memberId, message.RoomId) ? message : null;
         }
     }
 
-    public bool DeleteMessage(string id)
+    /// <summary>Deletes the message when it exists and is in one of the member's rooms.</summary>
+    public bool DeleteMessage(string memberId, string id)
     {
         lock (_gate)
         {
-            return _messages.Remove(id);
+            return _messages.TryGetValue(id, out var message) && IsMembersRoom(memberId, message.RoomId) && _messages.Remove(id);
         }
+    }
+
+    private bool IsMembersRoom(string memberId, string roomId) => _rooms.TryGetValue(roomId, out var room) && room.MemberId == memberId;
+
+    private void AddRoom(WebexRoom room)
+    {
+        _rooms[room.Id] = room;
+        if (!_roomIdsByMember.TryGetValue(room.MemberId, out var ids))
+        {
+            _roomIdsByMember[room.MemberId] = ids = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        ids.Add(room.Id);
     }
 }

@@ -34,6 +34,10 @@ internal sealed record WebexRoom(
     bool IsPublic,
     string? Description)
 {
+    /// <summary>The signed-in person whose room this is; only their tokens see it.</summary>
+    [JsonIgnore]
+    public string MemberId { get; init; } = "";
+
     /// <summary>For a direct room: the other person's email.</summary>
     [JsonIgnore]
     public string? DirectEmail { get; init; }
