@@ -46,6 +46,39 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task One_users_slow_or_failing_refresh_never_holds_up_another_user()
+    {
+        await using var world = await TestWorld.StartAsync(redis, options => options.AddGeneratedPeople(1));
+        var gateway = world.AddGateway();
+        var stuck = world.NewBrowser();
+        var other = world.NewBrowser();
+        var otherPerson = world.Webex.People.Single(p => p.Id != world.Person.Id);
+        await stuck.SignInAsync(gateway.Address);
+        await other.SignInAsync(gateway.Address, loginHint: otherPerson.Email);
+        var api = new Uri(gateway.Address, "/webex/v1/people/me");
+
+        // The first user's refresh hangs for 5 s; the other user's calls go straight through meanwhile.
+        world.Webex.ExpireAccessTokens(world.Person.Id);
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(5);
+        var stuckCall = stuck.GetAsync(api, csrf: true);
+        await Task.Delay(200);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var otherCalls = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => other.GetAsync(api, csrf: true)));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(2), $"the other user waited {started.Elapsed.TotalSeconds:F1} s");
+        Assert.All(otherCalls, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.False(stuckCall.IsCompleted);
+        Assert.Equal(HttpStatusCode.OK, (await stuckCall).StatusCode);
+
+        // The first user's refresh now fails outright; the other user is not affected either.
+        world.Webex.TokenDelay = TimeSpan.Zero;
+        world.Webex.ExpireAccessTokens(world.Person.Id);
+        world.Webex.TokenFault = TokenEndpointFault.ServerError;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await stuck.GetAsync(api, csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(api, csrf: true)).StatusCode);
+        Assert.Equal(0, world.Webex.RefreshCallsFor(otherPerson.Id));
+    }
+
+    [Fact]
     public async Task Rotating_refresh_tokens_under_concurrency_across_instances_never_send_a_stale_one()
     {
         await using var world = await TestWorld.StartAsync(redis);

@@ -38,19 +38,21 @@ public sealed class Browser : IDisposable
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     /// <summary>Signs in through the gateway and the emulator's (auto-approving) consent; returns where the gateway sent the browser last.</summary>
-    public async Task<string> SignInAsync(Uri gateway, string returnUrl = "/")
+    public async Task<string> SignInAsync(Uri gateway, string returnUrl = "/", string? loginHint = null)
     {
-        var callback = await GetAsync(await ConsentAsync(gateway, returnUrl));
+        var callback = await GetAsync(await ConsentAsync(gateway, returnUrl, loginHint));
         Assert.True(callback.StatusCode == HttpStatusCode.Found, $"callback answered {(int)callback.StatusCode}: {await callback.Content.ReadAsStringAsync()}");
         return callback.Headers.Location!.OriginalString;
     }
 
     /// <summary>Starts a sign-in and consents at the emulator; returns the callback URL Webex sends the browser back to.</summary>
-    public async Task<Uri> ConsentAsync(Uri gateway, string returnUrl = "/")
+    /// <remarks>The emulator signs in the person whose email is the login hint, or its default person.</remarks>
+    public async Task<Uri> ConsentAsync(Uri gateway, string returnUrl = "/", string? loginHint = null)
     {
         var login = await GetAsync(new Uri(gateway, $"/auth/login?returnUrl={Uri.EscapeDataString(returnUrl)}"));
         Assert.Equal(HttpStatusCode.Found, login.StatusCode);
-        var consent = await GetAsync(login.Headers.Location!);
+        var authorize = loginHint is null ? login.Headers.Location! : new Uri($"{login.Headers.Location}&login_hint={Uri.EscapeDataString(loginHint)}");
+        var consent = await GetAsync(authorize);
         Assert.Equal(HttpStatusCode.Found, consent.StatusCode);
         return consent.Headers.Location!;
     }
