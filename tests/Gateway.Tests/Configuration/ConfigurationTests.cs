@@ -13,7 +13,7 @@ public sealed class ConfigurationTests(RedisFixture redis)
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
             settings: new Dictionary<string, string?> { ["Webex:ClientSecret"] = "" }, environment: "Production");
 
-        var error = Assert.Throws<OptionsValidationException>(() => gateway.StartServer());
+        var error = GatewayHost.StartupFailure(gateway);
 
         Assert.Contains("Webex:ClientSecret", error.Message);
         Assert.Contains("Webex:RedirectUri", error.Message);
@@ -29,7 +29,7 @@ public sealed class ConfigurationTests(RedisFixture redis)
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
             settings: new Dictionary<string, string?> { [key] = value });
 
-        var error = Assert.Throws<OptionsValidationException>(() => gateway.StartServer());
+        var error = GatewayHost.StartupFailure(gateway);
 
         Assert.Contains(key, error.Message);
     }

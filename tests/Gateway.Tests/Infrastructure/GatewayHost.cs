@@ -78,4 +78,11 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
             }
         });
     }
+
+    /// <summary>Starts a gateway that must refuse to start; returns the validation failure.</summary>
+    public static Microsoft.Extensions.Options.OptionsValidationException StartupFailure(GatewayHost gateway)
+    {
+        var error = Record.Exception(() => gateway.StartServer());
+        return Assert.IsType<Microsoft.Extensions.Options.OptionsValidationException>(error, exactMatch: false);
+    }
 }

@@ -46,7 +46,7 @@ public sealed class KeyRingTests(RedisFixture redis)
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
             settings: new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = "/nonexistent/key-ring.pfx" });
 
-        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => gateway.StartServer());
+        var error = GatewayHost.StartupFailure(gateway);
 
         Assert.Contains("DataProtection:CertificatePath", error.Message);
     }
