@@ -47,6 +47,12 @@ public sealed class RedisOptions
 
     /// <summary>Where the embedded store keeps its data; relative paths are under the content root.</summary>
     public string DataDirectory { get; set; } = ".gateway-data/redis";
+
+    /// <summary>
+    /// When above 0, each grant write is followed by <c>WAIT</c> for this many replicas, so a grant acknowledged
+    /// before a Sentinel failover is on the replica that gets promoted. Fewer acknowledgements log a warning.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
 }
 
 /// <summary>The <c>Gateway</c> section.</summary>

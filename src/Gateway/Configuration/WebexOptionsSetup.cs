@@ -84,6 +84,11 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add("Redis:KeyPrefix must not be empty: every key the gateway writes starts with it.");
         }
 
+        if (options.WaitForReplicas < 0)
+        {
+            errors.Add($"Redis:WaitForReplicas must be 0 (do not wait) or a number of replicas (got {options.WaitForReplicas}).");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             try
