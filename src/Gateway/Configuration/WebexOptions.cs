@@ -53,6 +53,12 @@ public sealed class RedisOptions
     /// (grants only while their access token is valid). Zero turns it off.
     /// </summary>
     public TimeSpan MemoryFallback { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// When above 0, each grant write is followed by <c>WAIT</c> for this many replicas, so a grant acknowledged
+    /// before a Sentinel failover is on the replica that gets promoted. Fewer acknowledgements log a warning.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
 }
 
 /// <summary>The <c>Session</c> section: how long a browser stays signed in.</summary>

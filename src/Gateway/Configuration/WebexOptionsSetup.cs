@@ -89,6 +89,11 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add("Redis:MemoryFallback must not be negative.");
         }
 
+        if (options.WaitForReplicas < 0)
+        {
+            errors.Add($"Redis:WaitForReplicas must be 0 (do not wait) or a number of replicas (got {options.WaitForReplicas}).");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             try

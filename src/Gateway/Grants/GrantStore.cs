@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using WebexGateway.Configuration;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
@@ -23,9 +25,15 @@ public sealed class GrantStore
     private readonly MemoryFallback<Grant> _fallback;
     private readonly IDataProtector _protector;
 
+    /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
+    private const int ReplicaWaitMilliseconds = 500;
+
+    private readonly int _waitForReplicas;
+
     public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, ILogger<GrantStore> logger)
+        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
     {
+        _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _redis = redis;
         _keys = keys;
         _time = time;
@@ -93,6 +101,33 @@ public sealed class GrantStore
         var indexed = db.SortedSetAddAsync(_keys.GrantsByRefreshExpiry, grant.PersonId, grant.RefreshTokenExpiresAt.ToUnixTimeSeconds());
         await Task.WhenAll(saved, indexed);
         _fallback.Remember(grant.PersonId, grant);
+        if (_waitForReplicas > 0)
+        {
+            await WaitForReplicasAsync(db);
+        }
+    }
+
+    /// <summary>WAIT follows the writes on the same connection, so it counts the replicas that have them.</summary>
+    private async Task WaitForReplicasAsync(IDatabase db)
+    {
+        int acknowledged;
+        string outcome;
+        try
+        {
+            acknowledged = (int)await db.ExecuteAsync("WAIT", _waitForReplicas, ReplicaWaitMilliseconds);
+            outcome = "timed out";
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // The primary has the grant; only its durability is unconfirmed, which is no reason to fail the request.
+            acknowledged = 0;
+            outcome = e.GetType().Name;
+        }
+
+        if (acknowledged < _waitForReplicas)
+        {
+            Log.GrantNotReplicated(_logger, acknowledged, _waitForReplicas, ReplicaWaitMilliseconds, outcome);
+        }
     }
 
     public async Task DeleteAsync(string personId)
