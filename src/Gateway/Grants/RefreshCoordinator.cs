@@ -51,11 +51,14 @@ public sealed class RefreshCoordinator(
     private readonly Lock _gate = new();
     private readonly WebexOptions _webex = options.Value;
 
-    /// <summary>Longer than a token call may take, and renewed while it runs, so a second refresher never starts while one runs.</summary>
-    private TimeSpan LeaseTime => _webex.TokenRequestTimeout * 2;
+    /// <summary>
+    /// As long as a token call may take, and renewed while it runs, so a second refresher never starts while one runs;
+    /// short, so that a lock whose holder died (or could not release it while Redis was away) soon frees itself.
+    /// </summary>
+    private TimeSpan LeaseTime => _webex.TokenRequestTimeout;
 
-    /// <summary>How long a waiter on another instance's refresh waits before it gives up with 503.</summary>
-    private TimeSpan MaxWait => _webex.TokenRequestTimeout * 2;
+    /// <summary>How long a waiter on another instance's refresh waits before it gives up with 503: the holder's call is over by then.</summary>
+    private TimeSpan MaxWait => _webex.TokenRequestTimeout + TimeSpan.FromSeconds(1);
 
     public Task<RefreshOutcome> RefreshAsync(string personId, string staleAccessToken, RefreshTrigger trigger, CancellationToken cancellationToken)
     {

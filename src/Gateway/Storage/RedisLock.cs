@@ -33,12 +33,14 @@ public sealed class RedisLock(IConnectionMultiplexer redis)
         private readonly string _owner;
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _renewal;
+        private readonly TimeSpan _leaseTime;
 
         internal Lease(IConnectionMultiplexer redis, RedisKey key, string owner, TimeSpan leaseTime)
         {
             _redis = redis;
             _key = key;
             _owner = owner;
+            _leaseTime = leaseTime;
             _renewal = RenewAsync(leaseTime);
         }
 
@@ -50,13 +52,31 @@ public sealed class RedisLock(IConnectionMultiplexer redis)
             await _stop.CancelAsync();
             await _renewal;
             _stop.Dispose();
+            if (!await TryReleaseAsync())
+            {
+                // Redis is away (the lock may even survive a restart in its append-only file): keep trying in the
+                // background until the lease would have run out anyway, so nobody waits on a lock nobody holds.
+                _ = Task.Run(async () =>
+                {
+                    var deadline = DateTime.UtcNow + _leaseTime;
+                    while (DateTime.UtcNow < deadline && !await TryReleaseAsync())
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(250));
+                    }
+                });
+            }
+        }
+
+        private async Task<bool> TryReleaseAsync()
+        {
             try
             {
                 await _redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, [_key], [_owner]);
+                return true;
             }
             catch (Exception e) when (e is RedisException or RedisTimeoutException)
             {
-                // The lease expires by itself; a failed release only delays the next holder.
+                return false;
             }
         }
 

@@ -142,6 +142,22 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task A_lock_left_by_a_holder_that_died_frees_itself_within_one_lease()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Webex:TokenRequestTimeout"] = "00:00:02" });
+        world.Webex.ExpireAccessTokens();
+        await world.Redis.Redis.GetDatabase().StringSetAsync($"{world.KeyPrefix}lock:refresh:{world.Person.Id}", "a-holder-that-died", TimeSpan.FromSeconds(2));
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+        Assert.Equal(1, world.Webex.RefreshCalls);
+    }
+
+    [Fact]
     public async Task A_token_endpoint_slower_than_the_timeout_is_504_json_with_retry_after_and_the_grant_is_kept()
     {
         await using var world = await TestWorld.StartAsync(redis);
