@@ -103,7 +103,7 @@ public sealed class EmulatorState
         set => Interlocked.Exchange(ref _rateLimitNextApiCalls, Math.Max(0, value));
     }
 
-    /// <summary>Every request to <c>/v1/*</c> except the OAuth endpoints, in arrival order.</summary>
+    /// <summary>Every request except those to the OAuth endpoints (API calls and requests outside <c>/v1</c> alike), in arrival order.</summary>
     public IReadOnlyList<RecordedRequest> Requests
     {
         get

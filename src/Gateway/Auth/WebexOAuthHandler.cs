@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -30,11 +31,26 @@ public sealed class WebexOAuthHandler(
     /// <summary>A state lives as long as the correlation cookie; the used-state mark only has to outlive it.</summary>
     public static readonly TimeSpan StateLifetime = TimeSpan.FromMinutes(10);
 
+    /// <summary>The end of the state's lifetime, carried inside the protected state itself.</summary>
+    private const string StateExpiresKey = ".webex.state.expires";
+
     protected override string BuildChallengeUrl(AuthenticationProperties properties, string redirectUri)
-        => base.BuildChallengeUrl(properties, webex.Value.RedirectUri ?? redirectUri);
+    {
+        // The correlation cookie's expiry is enforced by the browser only; the state carries its own, checked on return.
+        properties.Items[StateExpiresKey] = TimeProvider.GetUtcNow().Add(StateLifetime).ToString("O", CultureInfo.InvariantCulture);
+        return base.BuildChallengeUrl(properties, webex.Value.RedirectUri ?? redirectUri);
+    }
 
     protected override async Task<OAuthTokenResponse> ExchangeCodeAsync(OAuthCodeExchangeContext context)
     {
+        // Taken out, so the session's ticket does not carry it.
+        context.Properties.Items.Remove(StateExpiresKey, out var expires);
+        if (!DateTimeOffset.TryParseExact(expires, "O", CultureInfo.InvariantCulture, DateTimeStyles.None, out var expiresAt)
+            || TimeProvider.GetUtcNow() >= expiresAt)
+        {
+            return OAuthTokenResponse.Failed(new CallbackException(400, "This sign-in link has expired. Please start the sign-in again."));
+        }
+
         var state = Request.Query["state"].ToString();
         var stateHash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(state)));
         if (!await redis.GetDatabase().StringSetAsync(keys.UsedState(stateHash), 1, StateLifetime, When.NotExists))

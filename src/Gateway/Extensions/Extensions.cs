@@ -58,6 +58,10 @@ public static class Extensions
             .AddTokenEndpointResilience();
         services.AddHttpClient(Auth.WebexSignIn.PeopleClient, http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddProblemDetails();
+        // A request the client broke (a body that stops arriving, a malformed body) surfaces as BadHttpRequestException
+        // wherever the body is read; it is the client's 4xx (408, 413, 400), never a 500.
+        services.Configure<ExceptionHandlerOptions>(options =>
+            options.StatusCodeSelector = exception => exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError);
         services.AddExceptionHandler<StoreUnavailableHandler>();
         return builder;
     }

@@ -17,6 +17,7 @@ public static class ProxyExtensions
     {
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.Use(RefuseTunnels);
             pipeline.Use(UpstreamErrorsAsJson);
             pipeline.UseMiddleware<UserTokenMiddleware>();
             pipeline.UseSessionAffinity();
@@ -24,6 +25,24 @@ public static class ProxyExtensions
             pipeline.UsePassiveHealthChecks();
         });
         return app;
+    }
+
+    /// <summary>
+    /// CONNECT asks for a tunnel, never for an API call. Kestrel accepts it with a path, but HttpClient cannot send it on to
+    /// Webex, so forwarding it would end as a 502 blaming Webex for the client's request.
+    /// </summary>
+    private static Task RefuseTunnels(HttpContext context, Func<Task> next)
+    {
+        if (!HttpMethods.IsConnect(context.Request.Method))
+        {
+            return next();
+        }
+
+        context.Response.Headers.Allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+        return Results.Json(
+                new { error = "method_not_allowed", message = "CONNECT is not forwarded to Webex." },
+                statusCode: StatusCodes.Status405MethodNotAllowed)
+            .ExecuteAsync(context);
     }
 
     /// <summary>YARP answers a failed forward with an empty 502 or 504; frontends get a JSON body that says why.</summary>

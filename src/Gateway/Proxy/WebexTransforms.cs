@@ -92,6 +92,13 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex) : ITransformPr
     private Uri UpstreamUri(HttpContext context)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (rawTarget is not null && !rawTarget.StartsWith('/') && rawTarget.IndexOf("://", StringComparison.Ordinal) is > 0 and var scheme)
+        {
+            // The absolute form (GET http://host/webex/... HTTP/1.1): the target's path starts after its authority.
+            var path = rawTarget.IndexOfAny(['/', '?'], scheme + 3);
+            rawTarget = path < 0 ? "/" : rawTarget[path..];
+        }
+
         var rest = rawTarget is not null && rawTarget.StartsWith(RoutePrefix, StringComparison.OrdinalIgnoreCase)
             ? rawTarget[RoutePrefix.Length..]
             : context.Request.Path.ToUriComponent()[RoutePrefix.Length..] + context.Request.QueryString;

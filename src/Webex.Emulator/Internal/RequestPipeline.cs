@@ -29,6 +29,8 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
             }
             else
             {
+                // Recorded too, so a test sees every request that reached the emulator, even outside the API's paths.
+                await RecordAsync(context);
                 await WebexErrors.NotFoundAsync(context);
             }
         }
@@ -59,11 +61,7 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
     private async Task HandleApiAsync(HttpContext context, IReadOnlyList<string> segments)
     {
         // Recorded before any check, so tests see exactly what the client sent even when it is rejected.
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var body = buffer.ToArray();
-        context.Request.Body = new MemoryStream(body, writable: false);
-        state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body));
+        await RecordAsync(context);
 
         if (state.TryConsumeRateLimit())
         {
@@ -78,6 +76,15 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         }
 
         await DispatchAsync(_api, context, segments, caller);
+    }
+
+    private async Task RecordAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
+        context.Request.Body = new MemoryStream(body, writable: false);
+        state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body));
     }
 
     private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments, WebexPerson? caller = null)

@@ -1,0 +1,751 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Tests.Infrastructure;
+
+namespace WebexGateway.Tests.Security;
+
+/// <summary>
+/// The hostile-input catalogue: every case gets a clear 4xx, never a 5xx, a hang or a token, and nothing reaches any
+/// host but Webex's ApiUrl. Cases already covered elsewhere (plain returnUrl refusals, forged, foreign and replayed
+/// state, X-CSRF on POST /webex and logout, literal and %2e dot segments) are not repeated here.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class HostileInputTests(RedisFixture redis)
+{
+    private const string SessionCookie = "webex-gateway.session";
+
+    // ───────────────────────── session cookies ─────────────────────────
+
+    public static TheoryData<string> ForgedSessionCookies =>
+    [
+        "garbage", "empty", "tampered-first-char", "tampered-middle-char", "tampered-last-char", "truncated-half",
+        "truncated-by-one", "extended", "base64-padding-appended", "url-encoded", "chunk-count-without-chunks",
+        "chunks-of-garbage", "foreign-key-ring",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ForgedSessionCookies))]
+    public async Task A_forged_tampered_truncated_or_foreign_session_cookie_is_401_and_never_reaches_webex(string forgery)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        var valid = browser.SessionCookie(gateway.Address)!;
+        await using var foreign = forgery == "foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix()) : null;
+        var cookie = forgery switch
+        {
+            "garbage" => $"{SessionCookie}=not-a-session",
+            "empty" => $"{SessionCookie}=",
+            "tampered-first-char" => $"{SessionCookie}={FlipBase64Url(valid, 0)}",
+            "tampered-middle-char" => $"{SessionCookie}={FlipBase64Url(valid, valid.Length / 2)}",
+            "tampered-last-char" => $"{SessionCookie}={FlipBase64Url(valid, valid.Length - 1)}",
+            "truncated-half" => $"{SessionCookie}={valid[..(valid.Length / 2)]}",
+            "truncated-by-one" => $"{SessionCookie}={valid[..^1]}",
+            "extended" => $"{SessionCookie}={valid}AAAA",
+            "base64-padding-appended" => $"{SessionCookie}={valid}==",
+            "url-encoded" => $"{SessionCookie}={Uri.EscapeDataString(valid + "/+=")}",
+            "chunk-count-without-chunks" => $"{SessionCookie}=chunks-2147483647",
+            "chunks-of-garbage" => $"{SessionCookie}=chunks-2; {SessionCookie}C1={valid[..10]}; {SessionCookie}C2=garbage",
+            "foreign-key-ring" => $"{SessionCookie}={await ForeignSessionAsync(world, foreign!)}",
+            _ => throw new ArgumentOutOfRangeException(nameof(forgery)),
+        };
+        Assert.NotEqual($"{SessionCookie}={valid}", cookie);
+        world.Webex.Reset();
+        using var http = CookielessClient();
+
+        var user = await SendAsync(http, HttpMethod.Get, new Uri(gateway.Address, "/auth/user"), cookie);
+        var call = await SendAsync(http, HttpMethod.Get, new Uri(gateway.Address, "/webex/v1/people/me"), cookie, csrf: true);
+        var post = await SendAsync(http, HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), cookie, csrf: true,
+            content: Browser.Json("""{"roomId":"x","text":"hi"}"""));
+        var logout = await SendAsync(http, HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"), cookie, csrf: true);
+
+        foreach (var (name, response) in new[] { ("GET /auth/user", user), ("GET /webex", call), ("POST /webex", post) })
+        {
+            Assert.True(response.Status == HttpStatusCode.Unauthorized, $"{forgery}, {name}: answered {(int)response.Status} {response.Body}");
+            using var json = JsonDocument.Parse(response.Body);
+            Assert.Equal("login_required", json.RootElement.GetProperty("error").GetString());
+            AssertNoToken(world, response.Text, $"{forgery}, {name}");
+        }
+
+        // Logging out without a session is harmless; it must not end the real session the forgery was made from.
+        Assert.True(logout.Status == HttpStatusCode.NoContent, $"{forgery}, logout: answered {(int)logout.Status} {logout.Body}");
+        AssertNoToken(world, logout.Text, $"{forgery}, logout");
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(0, world.Webex.TokenCalls);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+    }
+
+    /// <summary>A session made by a gateway with its own key prefix, hence its own Data Protection key ring.</summary>
+    private static async Task<string> ForeignSessionAsync(TestWorld world, GatewayHost foreign)
+    {
+        using var stranger = world.NewBrowser();
+        await stranger.SignInAsync(foreign.Address);
+        var cookie = stranger.SessionCookie(foreign.Address)!;
+        // It is a good cookie where it was made, so the refusal below is the key ring's doing.
+        Assert.Equal(HttpStatusCode.OK, (await stranger.GetAsync(new Uri(foreign.Address, "/auth/user"))).StatusCode);
+        return cookie;
+    }
+
+    // ───────────────────────── OAuth state, correlation and code ─────────────────────────
+
+    public static TheoryData<string> ForgedCallbacks =>
+    [
+        "state-tampered", "state-truncated", "state-from-foreign-key-ring", "state-repeated", "state-empty",
+        "correlation-cookie-missing", "correlation-cookie-tampered", "correlation-cookie-on-another-state",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ForgedCallbacks))]
+    public async Task A_tampered_state_or_correlation_cookie_is_a_400_page_and_the_code_is_never_exchanged(string forgery)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+        await using var foreign = forgery == "state-from-foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix()) : null;
+        using var browser = world.NewBrowser();
+        var callbackUrl = await browser.ConsentAsync(gateway.Address);
+        var query = QueryHelpers.ParseQuery(callbackUrl.Query);
+        var (code, state) = (query["code"].ToString(), query["state"].ToString());
+        var callbackPath = new Uri(gateway.Address, "/auth/callback");
+        var correlation = browser.Cookies.GetCookies(callbackPath).Single(c => c.Name.StartsWith(".AspNetCore.Correlation.", StringComparison.Ordinal));
+        var cookie = $"{correlation.Name}={correlation.Value}";
+        var target = forgery switch
+        {
+            "state-tampered" => Callback(code, FlipBase64Url(state, state.Length / 2)),
+            "state-truncated" => Callback(code, state[..^4]),
+            "state-from-foreign-key-ring" => Callback(code, await ForeignStateAsync(world, foreign!)),
+            "state-repeated" => Callback(code, state) + "&state=" + Uri.EscapeDataString(state),
+            "state-empty" => Callback(code, ""),
+            _ => Callback(code, state),
+        };
+        cookie = forgery switch
+        {
+            "correlation-cookie-missing" => "",
+            "correlation-cookie-tampered" => $"{correlation.Name}=X",
+            // The correlation cookie is named after a nonce inside the state: a cookie from a different login does not match it.
+            "correlation-cookie-on-another-state" => $".AspNetCore.Correlation.{FlipBase64Url(correlation.Name[".AspNetCore.Correlation.".Length..], 3)}=N",
+            _ => cookie,
+        };
+        using var http = CookielessClient();
+
+        var response = await SendAsync(http, HttpMethod.Get, new Uri(gateway.Address, target), cookie.Length == 0 ? null : cookie);
+
+        Assert.True(response.Status == HttpStatusCode.BadRequest, $"{forgery}: answered {(int)response.Status} {response.Body}");
+        Assert.Contains("text/html", response.ContentType);
+        Assert.DoesNotContain(response.SetCookies, c => c.StartsWith(SessionCookie, StringComparison.Ordinal));
+        Assert.Equal(0, world.Webex.TokenCalls);
+        AssertNoToken(world, response.Text, forgery);
+
+        // The genuine callback still works: the forgery did not burn the state.
+        var genuine = await browser.GetAsync(callbackUrl);
+        Assert.Equal(HttpStatusCode.Found, genuine.StatusCode);
+    }
+
+    private static string Callback(string code, string state) => $"/auth/callback?code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(state)}";
+
+    private static async Task<string> ForeignStateAsync(TestWorld world, GatewayHost foreign)
+    {
+        using var stranger = world.NewBrowser();
+        var login = await stranger.GetAsync(new Uri(foreign.Address, "/auth/login"));
+        return QueryHelpers.ParseQuery(login.Headers.Location!.Query)["state"].ToString();
+    }
+
+    [Fact]
+    public async Task A_state_older_than_ten_minutes_is_refused_while_a_younger_one_is_accepted()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var gateway = world.AddGateway(time: time);
+        using var late = world.NewBrowser();
+        using var prompt = world.NewBrowser();
+
+        var lateCallback = await late.ConsentAsync(gateway.Address);
+        time.Advance(TimeSpan.FromMinutes(1));
+        var promptCallback = await prompt.ConsentAsync(gateway.Address);
+        time.Advance(TimeSpan.FromMinutes(9) + TimeSpan.FromSeconds(30)); // late: 10.5 min old; prompt: 9.5 min old
+
+        // The browser's cookie jar runs on real time, so it still presents the correlation cookie: only the gateway can refuse.
+        var expired = await late.GetAsync(lateCallback);
+        var fresh = await prompt.GetAsync(promptCallback);
+
+        var body = await expired.Content.ReadAsStringAsync();
+        Assert.True(expired.StatusCode == HttpStatusCode.BadRequest, $"a 10.5 minute old state answered {(int)expired.StatusCode}: {body}");
+        Assert.Contains("expired", body);
+        Assert.Null(late.SessionCookie(gateway.Address));
+        AssertNoToken(world, body, "expired state");
+        Assert.Equal(HttpStatusCode.Found, fresh.StatusCode);
+        Assert.Equal(1, world.Webex.CodeExchanges); // only the fresh one
+        // The state's expiry is the sign-in's, not the session's: the session lives on past ten minutes.
+        time.Advance(TimeSpan.FromMinutes(30));
+        Assert.Equal(HttpStatusCode.OK, (await prompt.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_code_used_once_is_refused_with_a_fresh_state_and_gives_no_session()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+        using var victim = world.NewBrowser();
+        var used = await victim.ConsentAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.Found, (await victim.GetAsync(used)).StatusCode);
+        var usedCode = QueryHelpers.ParseQuery(used.Query)["code"].ToString();
+
+        // Somebody who saw the first callback URL starts a login of their own and brings the used code to it.
+        using var attacker = world.NewBrowser();
+        var own = await attacker.ConsentAsync(gateway.Address);
+        var state = QueryHelpers.ParseQuery(own.Query)["state"].ToString();
+        var replay = await attacker.GetAsync(new Uri(gateway.Address, Callback(usedCode, state)));
+
+        var body = await replay.Content.ReadAsStringAsync();
+        Assert.True(replay.StatusCode == HttpStatusCode.BadRequest, $"a used code answered {(int)replay.StatusCode}: {body}");
+        Assert.Contains("already used or has expired", body);
+        Assert.Null(attacker.SessionCookie(gateway.Address));
+        Assert.Equal(2, world.Webex.CodeExchanges);
+        AssertNoToken(world, body, "code reused");
+    }
+
+    public static TheoryData<string, string> WebexErrorRedirects()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var error in new[] { "access_denied", "server_error", "invalid_scope", "temporarily_unavailable", "invalid_request", "unauthorized_client", "<script>alert(1)</script>" })
+        {
+            foreach (var state in new[] { "valid-state", "no-state", "forged-state", "valid-state-and-a-code" })
+            {
+                data.Add(error, state);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(WebexErrorRedirects))]
+    public async Task A_webex_error_redirect_is_a_4xx_page_and_never_exchanges_a_code(string error, string state)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+        using var browser = world.NewBrowser();
+        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
+        var validState = QueryHelpers.ParseQuery(login.Headers.Location!.Query)["state"].ToString();
+        var query = $"error={Uri.EscapeDataString(error)}&error_description={Uri.EscapeDataString("<img src=x onerror=alert(1)>")}" + state switch
+        {
+            "valid-state" => $"&state={Uri.EscapeDataString(validState)}",
+            "valid-state-and-a-code" => $"&state={Uri.EscapeDataString(validState)}&code=some-code",
+            "forged-state" => "&state=forged",
+            _ => "",
+        };
+
+        var callback = await browser.GetAsync(new Uri(gateway.Address, $"/auth/callback?{query}"));
+
+        var body = await callback.Content.ReadAsStringAsync();
+        var expected = state.StartsWith("valid", StringComparison.Ordinal) && error == "access_denied" ? HttpStatusCode.Forbidden : HttpStatusCode.BadRequest;
+        Assert.True(callback.StatusCode == expected, $"{error} with {state} answered {(int)callback.StatusCode}: {body}");
+        Assert.Contains("text/html", callback.Content.Headers.ContentType!.ToString());
+        if (state.StartsWith("valid", StringComparison.Ordinal) && error != "access_denied")
+        {
+            Assert.Contains(System.Net.WebUtility.HtmlEncode(error), body);
+        }
+
+        Assert.DoesNotContain("<script>", body);
+        Assert.DoesNotContain("<img", body);
+        Assert.Null(browser.SessionCookie(gateway.Address));
+        Assert.Equal(0, world.Webex.TokenCalls);
+        AssertNoToken(world, body, $"{error} {state}");
+    }
+
+    // ───────────────────────── open redirects ─────────────────────────
+
+    /// <summary>returnUrl as it is written in the query string (so percent-encoding is the attacker's); null: refused or local, either will do.</summary>
+    public static TheoryData<string, bool?> ReturnUrlsOnTheWire => new()
+    {
+        { "%2F%2Fevil.example", true },
+        { "%2F%5Cevil.example", true },
+        { "%5C%5Cevil.example", true },
+        { "/%5C/evil.example", true },
+        { "%5C/evil.example", true },
+        { "/%09/evil.example", true },
+        { "/%0D%0ALocation:%20https://evil.example", true },
+        { "%20//evil.example", true },
+        { "%E2%80%AE//evil.example", true },
+        { "https:evil.example", true },
+        { "HTTPS://evil.example", true },
+        { "https%3A%2F%2Fevil.example", true },
+        { "JaVaScRiPt:alert(1)", true },
+        { "data:text/html,%3Cscript%3Ealert(1)%3C/script%3E", true },
+        { "%252F%252Fevil.example", true },
+        { "/%252F%252Fevil.example", false },
+        { "/%2F%2Fevil.example", true },
+        { "%2Fevil.example", false },
+        { "/.//evil.example", false },
+        { "/&returnUrl=//evil.example", null },
+        { "//evil.example&returnUrl=/", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(ReturnUrlsOnTheWire))]
+    public async Task A_return_url_either_is_refused_or_brings_the_browser_back_to_a_local_path(string wireReturnUrl, bool? refused)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+        using var browser = world.NewBrowser();
+
+        var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, $"/auth/login?returnUrl={wireReturnUrl}", null, false));
+
+        AssertNoToken(world, login.Text, wireReturnUrl);
+        if (login.Status == 400)
+        {
+            Assert.True(refused != false, $"{wireReturnUrl} is a local path but was refused");
+            Assert.Contains("returnUrl", login.Body);
+            return;
+        }
+
+        Assert.True(login.Status == 302, $"{wireReturnUrl}: {login}");
+        Assert.True(refused != true, $"{wireReturnUrl} must be refused but the login started");
+        // Finish the sign-in: the only place the gateway redirects to the returnUrl is the callback.
+        var consent = await browser.GetAsync(new Uri(login.Header("Location").Single()));
+        var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
+        var callback = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery, cookie, false));
+        Assert.True(callback.Status == 302, $"{wireReturnUrl}: callback {callback}");
+        AssertLocal(callback.Header("Location").Single(), wireReturnUrl);
+    }
+
+    [Fact]
+    public async Task The_login_url_in_a_401_only_ever_returns_to_a_local_path_whatever_the_referer()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+        var us = gateway.Address.Authority;
+        var referers = new[]
+        {
+            $"http://{us}//evil.example/x", $"http://{us}/\\evil.example", $"http://{us}/%2F%2Fevil.example", $"http://{us}@evil.example/app",
+            $"http://evil.example/app", "javascript:alert(1)", $"http://{us}/app/%0d%0aSet-Cookie:x", "//evil.example/app", "/app", $"http://{us}/\t/evil.example",
+        };
+
+        foreach (var referer in referers)
+        {
+            foreach (var path in new[] { "/auth/user", "/webex/v1/rooms" })
+            {
+                var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, path, null, true, $"Referer: {referer}"));
+                Assert.True(response.Status == 401, $"{path} with Referer {referer}: {response}");
+                using var json = JsonDocument.Parse(response.Body);
+                var loginUrl = json.RootElement.GetProperty("loginUrl").GetString()!;
+                Assert.StartsWith("/auth/login?returnUrl=", loginUrl);
+                AssertLocal(Uri.UnescapeDataString(loginUrl["/auth/login?returnUrl=".Length..]), $"Referer {referer}");
+            }
+        }
+    }
+
+    // ───────────────────────── CSRF ─────────────────────────
+
+    public static TheoryData<string, string> StateChangingEndpoints => new()
+    {
+        { "POST", "/webex/v1/messages" },
+        { "PUT", "/webex/v1/rooms/some-room" },
+        { "PATCH", "/webex/v1/rooms/some-room" },
+        { "DELETE", "/webex/v1/messages/some-message" },
+        { "GET", "/webex/v1/people/me" },
+        { "POST", "/auth/logout" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StateChangingEndpoints))]
+    public async Task Every_wrong_or_missing_csrf_header_is_a_403_and_changes_nothing(string method, string path)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+        var variants = new Dictionary<string, string[]>
+        {
+            ["missing"] = [],
+            ["zero"] = ["X-CSRF: 0"],
+            ["true"] = ["X-CSRF: true"],
+            ["empty"] = ["X-CSRF:"],
+            ["leading zero"] = ["X-CSRF: 01"],
+            ["trailing junk"] = ["X-CSRF: 1x"],
+            ["list"] = ["X-CSRF: 1, 1"],
+            ["repeated"] = ["X-CSRF: 1", "X-CSRF: 1"],
+            ["other name"] = ["X-CSRF-Token: 1"],
+            ["underscore"] = ["X_CSRF: 1"],
+        };
+
+        foreach (var (name, headers) in variants)
+        {
+            var body = method is "POST" or "PUT" or "PATCH" ? """{"roomId":"r","text":"hi"}""" : null;
+            var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Request(method, gateway.Address, path, cookie, csrf: false, body, headers));
+
+            Assert.True(response.Status == 403, $"{method} {path} with X-CSRF {name}: {response}\n{response.Body}");
+            using var json = JsonDocument.Parse(response.Body);
+            Assert.Equal("csrf_header_required", json.RootElement.GetProperty("error").GetString());
+            AssertNoToken(world, response.Text, name);
+        }
+
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(0, world.Webex.TokenCalls);
+        // The refused logouts ended nothing.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    // ───────────────────────── Host and X-Forwarded-* spoofing ─────────────────────────
+
+    private static readonly string[] Spoofing =
+    [
+        "X-Forwarded-Host: evil.example",
+        "X-Forwarded-Proto: https",
+        "X-Forwarded-For: 203.0.113.9",
+        "X-Forwarded-Prefix: /evil",
+        "X-Original-Host: evil.example",
+        "Forwarded: for=203.0.113.9;host=evil.example;proto=https",
+    ];
+
+    [Fact]
+    public async Task With_a_configured_redirect_uri_no_host_header_changes_the_authorize_redirect_or_the_callbacks_redirect()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        await using var evil = new EvilListener();
+        const string redirectUri = "https://gateway.example.com/auth/callback";
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = redirectUri });
+        var authorize = new Uri(world.Emulator.BaseUrl, "/v1/authorize").ToString();
+
+        foreach (var host in new[] { evil.Authority, "evil.example", "gateway.example.com.evil.example", "evil.example:443", "" })
+        {
+            var login = await RawHttp.SendAsync(gateway.Address,
+                RawHttp.Get(gateway.Address, "/auth/login?returnUrl=%2Fapp", null, false, [$"Host: {host}", .. Spoofing]));
+
+            Assert.True(login.Status == 302, $"Host '{host}': {login}");
+            var location = login.Header("Location").Single();
+            Assert.StartsWith(authorize + "?", location);
+            Assert.Equal(redirectUri, QueryHelpers.ParseQuery(new Uri(location).Query)["redirect_uri"]);
+            Assert.All(login.Header("Set-Cookie"), c => Assert.DoesNotContain("domain", c, StringComparison.OrdinalIgnoreCase));
+
+            // Webex sends the browser to the configured URI; it reaches this gateway with a spoofed Host all the same.
+            using var browser = world.NewBrowser();
+            var consent = await browser.GetAsync(new Uri(location));
+            Assert.StartsWith(redirectUri + "?", consent.Headers.Location!.ToString());
+            var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
+            var callback = await RawHttp.SendAsync(gateway.Address,
+                RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery, cookie, false, [$"Host: {host}", .. Spoofing]));
+            Assert.True(callback.Status == 302, $"Host '{host}', callback: {callback}\n{callback.Body}");
+            Assert.Equal("/app", callback.Header("Location").Single());
+            AssertNoToken(world, login.Text + callback.Text, $"Host '{host}'");
+        }
+
+        evil.AssertUntouched("sign-in with a spoofed Host");
+    }
+
+    [Fact]
+    public async Task Without_a_configured_redirect_uri_forwarding_headers_never_change_the_redirect_uri()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway();
+
+        var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false, Spoofing));
+
+        Assert.True(login.Status == 302, login.ToString());
+        var redirect = QueryHelpers.ParseQuery(new Uri(login.Header("Location").Single()).Query)["redirect_uri"].ToString();
+        Assert.Equal(new Uri(gateway.Address, "/auth/callback").ToString(), redirect);
+    }
+
+    [Fact]
+    public async Task Spoofed_hosts_never_reach_webex_and_never_appear_in_link_headers_or_login_urls()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        await using var evil = new EvilListener();
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+
+        foreach (var host in new[] { evil.Authority, "evil.example" })
+        {
+            string[] headers = [$"Host: {host}", $"Referer: http://{host}/app/page", .. Spoofing];
+            var page = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/webex/v1/rooms?max=2", cookie, true, headers));
+            var anonymous = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/webex/v1/rooms?max=2", null, true, headers));
+
+            Assert.True(page.Status == 200, $"Host {host}: {page}");
+            var link = page.Header("Link").Single();
+            Assert.StartsWith("</webex/v1/rooms?", link);
+            Assert.DoesNotContain(host, link);
+            Assert.DoesNotContain("evil", link);
+            Assert.DoesNotContain(world.Emulator.BaseUrl.Authority, link);
+            Assert.True(anonymous.Status == 401, $"Host {host}, no session: {anonymous}");
+            var loginUrl = JsonDocument.Parse(anonymous.Body).RootElement.GetProperty("loginUrl").GetString()!;
+            Assert.StartsWith("/auth/login?returnUrl=%2F", loginUrl);
+            Assert.DoesNotContain("evil", loginUrl);
+            Assert.DoesNotContain("//", Uri.UnescapeDataString(loginUrl));
+            AssertNoToken(world, page.Text + anonymous.Text, $"Host {host}");
+        }
+
+        AssertOnlyWebexReached(world, evil, "spoofed Host on /webex");
+        Assert.NotEmpty(world.Webex.Requests);
+    }
+
+    // ───────────────────────── /webex path escapes ─────────────────────────
+
+    public enum PathOutcome
+    {
+        /// <summary>Forwarded to ApiUrl with exactly the expected target.</summary>
+        Forwarded,
+
+        /// <summary>The gateway's 400 bad_request; nothing forwarded.</summary>
+        Refused,
+
+        /// <summary>Not the proxy's: a 4xx from Kestrel or routing; nothing forwarded.</summary>
+        NotProxied,
+
+        /// <summary>Kestrel may refuse it (400); if it does not, it is forwarded exactly.</summary>
+        ForwardedOrRejected,
+    }
+
+    /// <summary>{evil} is the evil listener's authority, {us} the gateway's; a target not starting with '/' is sent in absolute form.</summary>
+    public static TheoryData<string, string, PathOutcome, string> WebexPaths => new()
+    {
+        { "double-slash-authority", "/webex//{evil}/v1/people/me", PathOutcome.Forwarded, "//{evil}/v1/people/me" },
+        { "absolute-url-in-path", "/webex/http://{evil}/v1/people/me", PathOutcome.Forwarded, "/http://{evil}/v1/people/me" },
+        { "https-url-with-encoded-slashes", "/webex/https:%2F%2F{evil}/v1", PathOutcome.Forwarded, "/https:%2F%2F{evil}/v1" },
+        { "encoded-double-slash-authority", "/webex/%2F%2F{evil}/v1", PathOutcome.Forwarded, "/%2F%2F{evil}/v1" },
+        { "userinfo-style", "/webex/@{evil}/v1/people/me", PathOutcome.Forwarded, "/@{evil}/v1/people/me" },
+        { "backslash-authority", "/webex/\\\\{evil}/v1", PathOutcome.ForwardedOrRejected, "/\\\\{evil}/v1" },
+        { "encoded-backslash-authority", "/webex/%5C%5C{evil}/v1", PathOutcome.Forwarded, "/%5C%5C{evil}/v1" },
+        { "encoded-slash-in-id", "/webex/v1/rooms/abc%2Fdef%2Bghi%3D%3D", PathOutcome.Forwarded, "/v1/rooms/abc%2Fdef%2Bghi%3D%3D" },
+        { "double-encoded-slash", "/webex/v1/rooms/abc%252Fdef", PathOutcome.Forwarded, "/v1/rooms/abc%252Fdef" },
+        { "double-encoded-dots", "/webex/v1/%252e%252e/%252E%252E/x", PathOutcome.Forwarded, "/v1/%252e%252e/%252E%252E/x" },
+        { "lowercase-and-utf8-escapes", "/webex/v1/people/caf%c3%a9%41", PathOutcome.Forwarded, "/v1/people/caf%c3%a9%41" },
+        { "invalid-percent-escapes", "/webex/v1/people/%zz%?q=%&r=%G1", PathOutcome.ForwardedOrRejected, "/v1/people/%zz%?q=%&r=%G1" },
+        { "urls-in-the-query", "/webex/v1/people/me?next=http://{evil}/&u=%2F%2F{evil}&v=//{evil}", PathOutcome.Forwarded, "/v1/people/me?next=http://{evil}/&u=%2F%2F{evil}&v=//{evil}" },
+        { "semicolon-parameter", "/webex/v1/people/me;{evil}", PathOutcome.Forwarded, "/v1/people/me;{evil}" },
+        { "uppercase-prefix", "/WEBEX/v1/people/me", PathOutcome.Forwarded, "/v1/people/me" },
+        { "bare-prefix-with-query", "/webex?max=1", PathOutcome.Forwarded, "/?max=1" },
+        { "encoded-dot-segments-behind-encoded-slashes", "/webex/v1%2F%2e%2e%2F%2e%2e%2F{evil}", PathOutcome.Refused, "" },
+        { "dot-segments-behind-backslashes", "/webex/v1\\..\\..\\{evil}", PathOutcome.Refused, "" },
+        { "mixed-dot-segment", "/webex/v1/.%2E/.%2e/{evil}", PathOutcome.NotProxied, "" },
+        { "encoded-prefix-slash", "/webex%2F{evil}/v1", PathOutcome.NotProxied, "" },
+        { "prefix-with-port", "/webex:{port}/v1/people/me", PathOutcome.NotProxied, "" },
+        { "null-byte", "/webex/v1/people/me%00{evil}", PathOutcome.NotProxied, "" },
+        { "absolute-form-with-evil-authority", "http://{evil}/webex/v1/people/me", PathOutcome.Forwarded, "/v1/people/me" },
+        { "absolute-form-with-encoded-slash", "http://{us}/webex/v1/rooms/abc%2Fdef", PathOutcome.Forwarded, "/v1/rooms/abc%2Fdef" },
+        { "absolute-form-with-double-slash", "http://{us}/webex//{evil}/v1", PathOutcome.Forwarded, "//{evil}/v1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WebexPaths))]
+    public async Task A_path_under_webex_only_ever_reaches_api_url_with_its_encoding_intact(string name, string target, PathOutcome outcome, string upstream)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        await using var evil = new EvilListener();
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+        string Fill(string s) => s.Replace("{evil}", evil.Authority, StringComparison.Ordinal)
+            .Replace("{port}", evil.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{us}", gateway.Address.Authority, StringComparison.Ordinal);
+        target = Fill(target);
+        upstream = Fill(upstream);
+        var host = target.StartsWith('/') ? gateway.Address.Authority : new Uri(target).Authority;
+
+        var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, target, cookie, true, $"Host: {host}"));
+
+        Assert.False(response.NoResponse, $"{name}: no response");
+        Assert.True(response.Status is >= 200 and < 500, $"{name}: {response}\n{response.Body}");
+        AssertNoToken(world, response.Text, name);
+        AssertOnlyWebexReached(world, evil, name);
+        var received = world.Webex.Requests.Select(r => r.RawTarget).ToList();
+        switch (outcome)
+        {
+            case PathOutcome.Forwarded:
+                Assert.True(received.SequenceEqual([upstream]), $"{name}: expected {upstream} at Webex, got [{string.Join(", ", received)}]; answered {response}");
+                break;
+            case PathOutcome.ForwardedOrRejected when response.Status == 400 && received.Count == 0:
+                break;
+            case PathOutcome.ForwardedOrRejected:
+                Assert.True(received.SequenceEqual([upstream]), $"{name}: expected {upstream} at Webex, got [{string.Join(", ", received)}]; answered {response}");
+                break;
+            case PathOutcome.Refused:
+                Assert.True(response.Status == 400, $"{name}: {response}");
+                Assert.Equal("bad_request", JsonDocument.Parse(response.Body).RootElement.GetProperty("error").GetString());
+                Assert.Empty(received);
+                break;
+            case PathOutcome.NotProxied:
+                Assert.True(response.Status is >= 400 and < 500, $"{name}: {response}");
+                Assert.Empty(received);
+                break;
+        }
+    }
+
+    // ───────────────────────── sizes ─────────────────────────
+
+    public static TheoryData<string, int> Oversized => new()
+    {
+        { "64KiB-cookie-on-webex", 431 },
+        { "64KiB-cookie-on-auth-user", 431 },
+        { "64KiB-cookie-on-callback", 431 },
+        { "64KiB-csrf-header", 431 },
+        { "200-headers", 431 },
+        { "100KB-query-on-webex", 414 },
+        { "100KB-query-on-login", 414 },
+        { "100KB-query-on-callback", 414 },
+        { "100KB-path-on-webex", 414 },
+        { "100MB-content-length-on-webex", 413 },
+        { "just-over-the-30MB-body-limit", 413 },
+        { "body-that-stops-arriving-within-the-replay-buffer", 408 },
+        { "body-that-stops-arriving-beyond-the-replay-buffer", 408 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Oversized))]
+    public async Task Oversized_headers_bodies_and_query_strings_get_their_4xx(string name, int expected)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        await using var evil = new EvilListener();
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+        var g = gateway.Address;
+        var big = new string('a', 64 * 1024);
+        var longQuery = "x=" + new string('q', 100_000);
+        var request = name switch
+        {
+            "64KiB-cookie-on-webex" => RawHttp.Get(g, "/webex/v1/people/me", $"{cookie}; big={big}"),
+            "64KiB-cookie-on-auth-user" => RawHttp.Get(g, "/auth/user", $"{cookie}; big={big}"),
+            "64KiB-cookie-on-callback" => RawHttp.Get(g, "/auth/callback?code=c&state=s", $"big={big}"),
+            "64KiB-csrf-header" => RawHttp.Get(g, "/webex/v1/people/me", cookie, false, $"X-CSRF: 1{big}"),
+            "200-headers" => RawHttp.Get(g, "/webex/v1/people/me", cookie, true, Enumerable.Range(0, 200).Select(i => $"X-Junk-{i}: {i}").ToArray()),
+            "100KB-query-on-webex" => RawHttp.Get(g, $"/webex/v1/rooms?{longQuery}", cookie),
+            "100KB-query-on-login" => RawHttp.Get(g, $"/auth/login?returnUrl=/{longQuery}", null, false),
+            "100KB-query-on-callback" => RawHttp.Get(g, $"/auth/callback?code=c&state={longQuery}", null, false),
+            "100KB-path-on-webex" => RawHttp.Get(g, $"/webex/v1/rooms/{new string('r', 100_000)}", cookie),
+            "100MB-content-length-on-webex" => Post(100_000_000, "{}"),
+            "just-over-the-30MB-body-limit" => Post(30_000_001, "{}"),
+            "body-that-stops-arriving-within-the-replay-buffer" => Post(1000, "{\"roomId\":"),
+            "body-that-stops-arriving-beyond-the-replay-buffer" => Post(2 * 1024 * 1024, "{\"roomId\":"),
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+
+        // A body that stops arriving is ended by Kestrel's minimum data rate (5 s of grace), not by the client.
+        var response = await RawHttp.SendAsync(g, request, TimeSpan.FromSeconds(20));
+
+        Assert.True(response.Status == expected, $"{name}: expected {expected}, got {response}\n{response.Body}");
+        AssertNoToken(world, response.Text, name);
+        AssertOnlyWebexReached(world, evil, name);
+        Assert.DoesNotContain(world.Webex.Requests, r => r.Method == "POST");
+        // Nothing about it harmed the gateway.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(g, "/webex/v1/people/me"), csrf: true)).StatusCode);
+
+        string Post(long length, string body) =>
+            $"POST /webex/v1/messages HTTP/1.1\r\nHost: {g.Authority}\r\nX-CSRF: 1\r\nCookie: {cookie}\r\nContent-Type: application/json\r\n"
+            + $"Content-Length: {length}\r\nConnection: close\r\n\r\n{body}";
+    }
+
+    // ───────────────────────── methods ─────────────────────────
+
+    public static TheoryData<string, string, int> WrongMethods => new()
+    {
+        { "POST", "/auth/login", 405 },
+        { "PUT", "/auth/login", 405 },
+        { "DELETE", "/auth/login", 405 },
+        { "PATCH", "/auth/login", 405 },
+        { "POST", "/auth/user", 405 },
+        { "PUT", "/auth/user", 405 },
+        { "DELETE", "/auth/user", 405 },
+        { "TRACE", "/auth/user", 405 },
+        { "GET", "/auth/logout", 405 },
+        { "HEAD", "/auth/logout", 405 },
+        { "PUT", "/auth/logout", 405 },
+        { "DELETE", "/auth/logout", 405 },
+        { "OPTIONS", "/auth/logout", 405 },
+        { "CONNECT", "/auth/login", 405 },
+        { "CONNECT", "/webex/v1/people/me", 405 },
+        { "CONNECT", "/webex/v1/messages", 405 },
+        // The OAuth handler owns the callback path whatever the method: without a GET's state it is the 400 page.
+        { "POST", "/auth/callback", 400 },
+        { "PUT", "/auth/callback", 400 },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongMethods))]
+    public async Task A_wrong_method_is_refused_and_changes_nothing(string method, string path, int expected)
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+
+        var response = await RawHttp.SendAsync(gateway.Address,
+            RawHttp.Request(method, gateway.Address, path, cookie, csrf: true, body: method is "POST" or "PUT" or "PATCH" ? "{}" : null));
+
+        Assert.True(response.Status == expected, $"{method} {path}: {response}\n{response.Body}");
+        AssertNoToken(world, response.Text, $"{method} {path}");
+        Assert.DoesNotContain(response.Header("Set-Cookie"), c => c.StartsWith(SessionCookie, StringComparison.Ordinal));
+        Assert.Equal(0, world.Webex.TokenCalls);
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+    }
+
+    // ───────────────────────── helpers ─────────────────────────
+
+    private static void AssertNoToken(TestWorld world, string text, string context)
+    {
+        foreach (var secret in world.Webex.IssuedSecrets)
+        {
+            Assert.False(text.Contains(secret, StringComparison.Ordinal), $"{context}: the response holds a Webex token or code");
+        }
+    }
+
+    /// <summary>Nothing went to the evil listener, and what went to Webex went with Webex's own Host and no browser credentials.</summary>
+    private static void AssertOnlyWebexReached(TestWorld world, EvilListener evil, string context)
+    {
+        evil.AssertUntouched(context);
+        foreach (var request in world.Webex.Requests)
+        {
+            Assert.Equal(world.Emulator.BaseUrl.Authority, request.Headers["Host"]);
+            Assert.False(request.Headers.ContainsKey("Cookie"), $"{context}: the browser's cookie reached Webex");
+            Assert.DoesNotContain(request.Headers.Keys, k => k.StartsWith("X-Forwarded", StringComparison.OrdinalIgnoreCase) || k == "Forwarded");
+        }
+    }
+
+    private static void AssertLocal(string location, string context)
+    {
+        Assert.True(location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal) && !location.StartsWith("/\\", StringComparison.Ordinal)
+                    && !location.Any(char.IsControl),
+            $"{context}: '{location}' is not a local path");
+        // Resolved the way a browser resolves a Location, it stays on the gateway.
+        Assert.Equal("gateway.test", new Uri(new Uri("http://gateway.test/"), location).Host);
+    }
+
+    /// <summary>Changes one base64url character so that the decoded bytes change (the top bit of its six always counts).</summary>
+    private static string FlipBase64Url(string value, int index)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var position = alphabet.IndexOf(value[index], StringComparison.Ordinal);
+        Assert.True(position >= 0, $"'{value[index]}' is not base64url");
+        var chars = value.ToCharArray();
+        chars[index] = alphabet[position ^ 32];
+        return new string(chars);
+    }
+
+    private static HttpClient CookielessClient() =>
+        new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+
+    private sealed record Answer(HttpStatusCode Status, string Body, string ContentType, string[] SetCookies, string Text);
+
+    private static async Task<Answer> SendAsync(HttpClient http, HttpMethod method, Uri url, string? cookie, bool csrf = false, HttpContent? content = null)
+    {
+        using var request = new HttpRequestMessage(method, url) { Content = content };
+        if (cookie is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", cookie);
+        }
+
+        if (csrf)
+        {
+            request.Headers.Add("X-CSRF", "1");
+        }
+
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        var setCookies = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.ToArray() : [];
+        var text = new StringBuilder().AppendJoin("\n", response.Headers.Select(h => $"{h.Key}: {string.Join(",", h.Value)}")).Append('\n').Append(body).ToString();
+        return new Answer(response.StatusCode, body, response.Content.Headers.ContentType?.ToString() ?? "", setCookies, text);
+    }
+}
