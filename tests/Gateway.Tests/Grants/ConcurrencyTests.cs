@@ -175,6 +175,27 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task A_token_endpoint_failing_again_and_again_trips_the_circuit_breaker_and_is_left_alone_for_a_while()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var (gateway, browser) = await world.SignedInAsync();
+        world.Webex.TokenFault = TokenEndpointFault.ServerError; // a 500: not retried, so one call per refresh
+        world.Webex.Reset();
+
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            world.Webex.ExpireAccessTokens();
+            var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        // The breaker opens once it has seen six calls in 30 s, half of them failed: the sign-in's code exchange and five
+        // failed refreshes. The remaining five refreshes never reached Webex.
+        Assert.Equal(5, world.Webex.TokenCalls);
+        Assert.Contains(gateway.Logs, line => line.Contains("paused", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Refused_connections_to_the_token_endpoint_are_retried_then_503_and_the_grant_is_kept()
     {
         await using var world = await TestWorld.StartAsync(redis);
