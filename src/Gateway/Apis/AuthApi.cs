@@ -17,11 +17,12 @@ public static class AuthApi
         return app;
     }
 
-    private static IResult Login(string? returnUrl)
+    private static IResult Login(string? returnUrl, GatewayMetrics metrics)
     {
         returnUrl ??= "/";
         if (!ReturnUrls.IsLocal(returnUrl))
         {
+            metrics.Rejected("bad_input");
             return AuthResults.Page(
                 StatusCodes.Status400BadRequest,
                 "Invalid return address",
@@ -31,12 +32,17 @@ public static class AuthApi
         return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [AuthExtensions.WebexScheme]);
     }
 
-    private static async Task<IResult> GetUserAsync(HttpContext context, GrantStore grants)
+    private static async Task<IResult> GetUserAsync(HttpContext context, GrantStore grants, GatewayMetrics metrics)
     {
         var grant = await SignedInGrantAsync(context, grants);
-        return grant is null
-            ? AuthResults.LoginRequired(context)
-            : Results.Json(new
+        if (grant is null)
+        {
+            metrics.Rejected("login_required");
+            return AuthResults.LoginRequired(context);
+        }
+
+        System.Diagnostics.Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(grant.PersonId));
+        return Results.Json(new
             {
                 id = grant.PersonId,
                 displayName = grant.DisplayName,
@@ -69,5 +75,13 @@ public static class AuthApi
     }
 
     private static async ValueTask<object?> RequireCsrfHeader(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-        => AuthResults.HasCsrfHeader(context.HttpContext.Request) ? await next(context) : AuthResults.CsrfRequired();
+    {
+        if (AuthResults.HasCsrfHeader(context.HttpContext.Request))
+        {
+            return await next(context);
+        }
+
+        context.HttpContext.RequestServices.GetRequiredService<GatewayMetrics>().Rejected("csrf");
+        return AuthResults.CsrfRequired();
+    }
 }

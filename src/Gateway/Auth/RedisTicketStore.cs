@@ -22,16 +22,18 @@ public sealed class RedisTicketStore : ITicketStore
     private readonly StoreInvalidation _invalidation;
     private readonly MemoryFallback<AuthenticationTicket> _fallback;
     private readonly ILogger<RedisTicketStore> _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly IDataProtector _protector;
 
     public RedisTicketStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, ILogger<RedisTicketStore> logger)
+        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, GatewayMetrics metrics, ILogger<RedisTicketStore> logger)
     {
         _redis = redis;
         _keys = keys;
         _time = time;
         _invalidation = invalidation;
         _fallback = fallback;
+        _metrics = metrics;
         _logger = logger;
         _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
         invalidation.Invalidated += (kind, id) =>
@@ -72,6 +74,7 @@ public sealed class RedisTicketStore : ITicketStore
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
+            _metrics.RedisError("read_session");
             if (_fallback.Recall(key) is { } remembered)
             {
                 Log.ServedFromMemory(_logger, "session", e.GetType().Name);

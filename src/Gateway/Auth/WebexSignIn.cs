@@ -13,7 +13,8 @@ using WebexGateway.Telemetry;
 namespace WebexGateway.Auth;
 
 /// <summary>The Webex side of a sign-in: who the user is, their grant stored, and clear pages when it fails.</summary>
-public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time, ILogger<WebexSignIn> logger)
+public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time,
+    GatewayMetrics metrics, ILogger<WebexSignIn> logger)
 {
     public const string PeopleClient = "webex-people";
 
@@ -35,12 +36,15 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
 
         context.Identity!.AddClaim(new Claim(WebexClaims.PersonId, person.Id));
         context.Identity.AddClaim(new Claim(ClaimTypes.Name, grant.DisplayName));
+        metrics.SignIn("success");
+        System.Diagnostics.Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(person.Id));
         Log.SignedIn(logger, grant.AccessTokenExpiresAt);
     }
 
     public Task OnAccessDeniedAsync(AccessDeniedContext context)
     {
         context.HandleResponse();
+        metrics.SignIn("access_denied");
         Log.SignInFailed(logger, StatusCodes.Status403Forbidden, "access_denied");
         return AuthResults.Page(
                 StatusCodes.Status403Forbidden,
@@ -67,6 +71,12 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
                 (400, "Sign-in failed", $"Webex answered the sign-in with the error '{error}'."),
             _ => (400, "Sign-in failed", "The sign-in response was missing, forged or expired. Please start the sign-in again."),
         };
+        metrics.SignIn(context.Failure switch
+        {
+            TokenEndpointException { Failure: TokenFailure.InvalidGrant or TokenFailure.InvalidClient } => "exchange_failed",
+            _ when status >= 500 => "webex_unavailable",
+            _ => "invalid_state",
+        });
         Log.SignInFailed(logger, status, context.Failure?.Message ?? "unknown");
         if (status == 503)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
 using WebexGateway.Storage;
+using WebexGateway.Telemetry;
 
 namespace WebexGateway.Extensions;
 
@@ -45,6 +46,15 @@ public static class Extensions
         return builder;
     }
 
+    /// <summary>The handler of the gateway's own calls to Webex: no trace context goes out unless ops turned it on.</summary>
+    private static HttpMessageHandler WebexHandler(IServiceProvider services) => new SocketsHttpHandler
+    {
+        ActivityHeadersPropagator = services.GetRequiredService<IOptions<TelemetryOptions>>().Value.PropagateTraceContextToWebex
+            ? System.Diagnostics.DistributedContextPropagator.Current
+            : System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+    };
+
     public static IHostApplicationBuilder AddGrants(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -55,8 +65,10 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<GrantKeepAlive>());
         services.AddHttpClient<TokenClient>()
             .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan) // the resilience pipeline bounds each call
+            .ConfigurePrimaryHttpMessageHandler(WebexHandler)
             .AddTokenEndpointResilience();
-        services.AddHttpClient(Auth.WebexSignIn.PeopleClient, http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(Auth.WebexSignIn.PeopleClient, http => http.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(WebexHandler);
         services.AddProblemDetails();
         // A request the client broke (a body that stops arriving, a malformed body) surfaces as BadHttpRequestException
         // wherever the body is read; it is the client's 4xx (408, 413, 400), never a 500.

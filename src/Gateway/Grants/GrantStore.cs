@@ -23,6 +23,7 @@ public sealed class GrantStore
     private readonly ILogger<GrantStore> _logger;
     private readonly StoreInvalidation _invalidation;
     private readonly MemoryFallback<Grant> _fallback;
+    private readonly GatewayMetrics _metrics;
     private readonly IDataProtector _protector;
 
     /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
@@ -31,7 +32,7 @@ public sealed class GrantStore
     private readonly int _waitForReplicas;
 
     public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
+        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, GatewayMetrics metrics, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
     {
         _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _redis = redis;
@@ -40,6 +41,7 @@ public sealed class GrantStore
         _logger = logger;
         _invalidation = invalidation;
         _fallback = fallback;
+        _metrics = metrics;
         _protector = protection.CreateProtector("WebexGateway.Grants.v1");
         invalidation.Invalidated += (kind, personId) =>
         {
@@ -59,6 +61,7 @@ public sealed class GrantStore
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
+            _metrics.RedisError("read_grant");
             if (_fallback.Recall(personId) is { } remembered && remembered.AccessTokenExpiresAt > _time.GetUtcNow())
             {
                 Log.ServedFromMemory(_logger, "grant", e.GetType().Name);

@@ -31,7 +31,9 @@ public enum RefreshStatus
     Unavailable,
 }
 
-public sealed record RefreshOutcome(RefreshStatus Status, Grant? Grant = null, string? Reason = null, TokenFailure? Failure = null);
+/// <param name="Kind">For telemetry: <c>refreshed</c> (this call got a new token), <c>joined</c> (another's refresh served it),
+/// <c>invalid_grant</c> (Webex refused the grant) or <c>failed</c>.</param>
+public sealed record RefreshOutcome(RefreshStatus Status, string Kind, Grant? Grant = null, string? Reason = null, TokenFailure? Failure = null);
 
 /// <summary>
 /// Single-flight token refresh. Within one process, concurrent callers for the same person share one task;
@@ -45,6 +47,7 @@ public sealed class RefreshCoordinator(
     RedisKeys keys,
     TimeProvider time,
     IOptions<WebexOptions> options,
+    GatewayMetrics metrics,
     ILogger<RefreshCoordinator> logger) : IHostedService
 {
     private readonly Dictionary<string, Task<RefreshOutcome>> _inFlight = [];
@@ -60,13 +63,16 @@ public sealed class RefreshCoordinator(
     /// <summary>How long a waiter on another instance's refresh waits before it gives up with 503: the holder's call is over by then.</summary>
     private TimeSpan MaxWait => _webex.TokenRequestTimeout + TimeSpan.FromSeconds(1);
 
-    public Task<RefreshOutcome> RefreshAsync(string personId, string staleAccessToken, RefreshTrigger trigger, CancellationToken cancellationToken)
+    public async Task<RefreshOutcome> RefreshAsync(string personId, string staleAccessToken, RefreshTrigger trigger, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         Task<RefreshOutcome> task;
+        var joined = true;
         lock (_gate)
         {
             if (!_inFlight.TryGetValue(personId, out task!))
             {
+                joined = false;
                 // Detached from the caller: a client that goes away must not cancel a refresh others wait for.
                 task = Task.Run(() => RunAsync(personId, staleAccessToken, trigger), CancellationToken.None);
                 _inFlight[personId] = task;
@@ -87,15 +93,29 @@ public sealed class RefreshCoordinator(
             }
         }
 
-        return task.WaitAsync(cancellationToken);
+        var outcome = await task.WaitAsync(cancellationToken);
+        metrics.Refresh(TriggerName(trigger), joined && outcome.Status == RefreshStatus.Refreshed ? "joined" : outcome.Kind, Stopwatch.GetElapsedTime(started));
+        return outcome;
     }
+
+    private static string TriggerName(RefreshTrigger trigger) => trigger switch
+    {
+        RefreshTrigger.Expiry => "expiry",
+        RefreshTrigger.Unauthorized => "unauthorized",
+        _ => "keep_alive",
+    };
 
     private async Task<RefreshOutcome> RunAsync(string personId, string staleAccessToken, RefreshTrigger trigger)
     {
         using var activity = GatewayTelemetry.ActivitySource.StartActivity("grant.refresh");
-        activity?.SetTag("webex_gateway.refresh.trigger", trigger.ToString());
+        activity?.SetTag("webex_gateway.refresh.trigger", TriggerName(trigger));
         var outcome = await RefreshOnceAsync(personId, staleAccessToken);
-        activity?.SetTag("webex_gateway.refresh.outcome", outcome.Status.ToString());
+        activity?.SetTag("webex_gateway.refresh.outcome", outcome.Kind);
+        if (outcome.Status != RefreshStatus.Refreshed)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, outcome.Kind);
+        }
+
         return outcome;
     }
 
@@ -103,6 +123,7 @@ public sealed class RefreshCoordinator(
     {
         var waited = Stopwatch.StartNew();
         var pause = TimeSpan.FromMilliseconds(20);
+        Activity? lockWait = null;
         try
         {
             while (true)
@@ -110,12 +131,12 @@ public sealed class RefreshCoordinator(
                 var current = await grants.GetAsync(personId);
                 if (current is null)
                 {
-                    return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "no grant");
+                    return new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");
                 }
 
                 if (current.AccessToken != staleAccessToken)
                 {
-                    return new RefreshOutcome(RefreshStatus.Refreshed, current);
+                    return new RefreshOutcome(RefreshStatus.Refreshed, "joined", current);
                 }
 
                 await using (var lease = await locks.TryAcquireAsync(keys.RefreshLock(personId), LeaseTime))
@@ -126,9 +147,11 @@ public sealed class RefreshCoordinator(
                     }
                 }
 
+                // Another instance holds the lock: wait for its refresh, and say so in the trace.
+                lockWait ??= GatewayTelemetry.ActivitySource.StartActivity("lock.wait");
                 if (waited.Elapsed > MaxWait)
                 {
-                    return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "another instance's refresh did not finish in time");
+                    return new RefreshOutcome(RefreshStatus.Unavailable, "failed", Reason: "another instance's refresh did not finish in time");
                 }
 
                 await Task.Delay(pause);
@@ -137,8 +160,17 @@ public sealed class RefreshCoordinator(
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
+            metrics.RedisError("refresh");
             Log.RefreshStoreFailed(logger, e.GetType().Name);
-            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: "the grant store is unavailable");
+            return new RefreshOutcome(RefreshStatus.Unavailable, "failed", Reason: "the grant store is unavailable");
+        }
+        finally
+        {
+            if (lockWait is not null)
+            {
+                metrics.LockWait(waited.Elapsed);
+                lockWait.Dispose();
+            }
         }
     }
 
@@ -148,12 +180,12 @@ public sealed class RefreshCoordinator(
         var current = await grants.GetAsync(personId);
         if (current is null)
         {
-            return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "no grant");
+            return new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");
         }
 
         if (current.AccessToken != staleAccessToken)
         {
-            return new RefreshOutcome(RefreshStatus.Refreshed, current);
+            return new RefreshOutcome(RefreshStatus.Refreshed, "joined", current);
         }
 
         try
@@ -162,18 +194,18 @@ public sealed class RefreshCoordinator(
             var refreshed = current.Refreshed(response, time.GetUtcNow());
             await grants.SaveAsync(refreshed);
             Log.GrantRefreshed(logger, refreshed.AccessTokenExpiresAt);
-            return new RefreshOutcome(RefreshStatus.Refreshed, refreshed);
+            return new RefreshOutcome(RefreshStatus.Refreshed, "refreshed", refreshed);
         }
         catch (TokenEndpointException e) when (e.Failure == TokenFailure.InvalidGrant)
         {
             await grants.DeleteAsync(personId);
             Log.GrantRevoked(logger, e.TrackingId);
-            return new RefreshOutcome(RefreshStatus.LoginRequired, Reason: "Webex no longer accepts the grant");
+            return new RefreshOutcome(RefreshStatus.LoginRequired, "invalid_grant", Reason: "Webex no longer accepts the grant");
         }
         catch (TokenEndpointException e)
         {
             Log.RefreshFailed(logger, e.Failure, e.Message, e.TrackingId);
-            return new RefreshOutcome(RefreshStatus.Unavailable, Reason: e.Message, Failure: e.Failure);
+            return new RefreshOutcome(RefreshStatus.Unavailable, "failed", Reason: e.Message, Failure: e.Failure);
         }
     }
 

@@ -1,3 +1,4 @@
+using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace WebexGateway.Proxy;
@@ -6,6 +7,7 @@ public static class ProxyExtensions
 {
     public static IHostApplicationBuilder AddWebexProxy(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<IForwarderHttpClientFactory, WebexForwarderHttpClientFactory>();
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddConfigFilter<ApiUrlConfigFilter>()
@@ -61,6 +63,7 @@ public static class ProxyExtensions
             StatusCodes.Status503ServiceUnavailable => (StatusCodes.Status503ServiceUnavailable, "No Webex destination is available."),
             _ => (StatusCodes.Status502BadGateway, "Webex could not be reached."),
         };
+        context.RequestServices.GetRequiredService<GatewayMetrics>().UpstreamResponse(null);
         context.Response.Clear();
         await Results.Json(new { error = "upstream_unavailable", message }, statusCode: status).ExecuteAsync(context);
     }

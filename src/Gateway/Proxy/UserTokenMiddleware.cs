@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using WebexGateway.Apis;
@@ -21,6 +22,7 @@ public sealed class UserTokenMiddleware(
     TimeProvider time,
     IOptions<WebexOptions> webex,
     IOptions<GatewayOptions> gateway,
+    GatewayMetrics metrics,
     ILogger<UserTokenMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -33,12 +35,14 @@ public sealed class UserTokenMiddleware(
 
         if (!AuthResults.HasCsrfHeader(context.Request))
         {
+            metrics.Rejected("csrf");
             await AuthResults.CsrfRequired().ExecuteAsync(context);
             return;
         }
 
         if (UpstreamPaths.HasDotSegment(context))
         {
+            metrics.Rejected("bad_input");
             await Results.Json(
                     new { error = "bad_request", message = "Paths under /webex must not contain '.' or '..' segments." },
                     statusCode: StatusCodes.Status400BadRequest)
@@ -46,12 +50,20 @@ public sealed class UserTokenMiddleware(
             return;
         }
 
-        var grant = await AuthApi.SignedInGrantAsync(context, grants);
+        Grant? grant;
+        using (GatewayTelemetry.ActivitySource.StartActivity("grant.lookup"))
+        {
+            grant = await AuthApi.SignedInGrantAsync(context, grants);
+        }
+
         if (grant is null)
         {
+            metrics.Rejected("login_required");
             await AuthResults.LoginRequired(context).ExecuteAsync(context);
             return;
         }
+
+        Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(grant.PersonId));
 
         if (grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow()))
         {
@@ -62,6 +74,7 @@ public sealed class UserTokenMiddleware(
                     grant = outcome.Grant!;
                     break;
                 case RefreshStatus.LoginRequired:
+                    metrics.Rejected("login_required");
                     await AuthResults.LoginRequired(context).ExecuteAsync(context);
                     return;
                 case RefreshStatus.Unavailable when grant.AccessTokenExpiresAt > time.GetUtcNow():
@@ -86,6 +99,7 @@ public sealed class UserTokenMiddleware(
         else if (call.UnauthorizedPassedOn && call.Attempt == 1)
         {
             // The body could not be replayed: refresh now, so the client's own retry succeeds.
+            metrics.Replay("not_replayable");
             Log.NotReplayable(logger);
             await refresher.RefreshAsync(call.PersonId, call.AccessToken, RefreshTrigger.Unauthorized, context.RequestAborted);
         }
@@ -107,16 +121,22 @@ public sealed class UserTokenMiddleware(
                     context.Request.Body.Position = 0;
                 }
 
-                using (GatewayTelemetry.ActivitySource.StartActivity("webex.replay"))
+                using (var replay = GatewayTelemetry.ActivitySource.StartActivity("webex.replay"))
                 {
                     await next(context);
+                    var outcomeName = call.UnauthorizedPassedOn ? "still_unauthorized" : "succeeded";
+                    replay?.SetTag("webex_gateway.replay.outcome", outcomeName);
+                    metrics.Replay(outcomeName);
                 }
 
                 break;
             case RefreshStatus.LoginRequired:
+                metrics.Replay("login_required");
+                metrics.Rejected("login_required");
                 await AuthResults.LoginRequired(context).ExecuteAsync(context);
                 break;
             default:
+                metrics.Replay("failed");
                 await AuthResults.RefreshFailed(outcome).ExecuteAsync(context);
                 break;
         }

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
+using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
 
@@ -11,11 +12,13 @@ namespace WebexGateway.Proxy;
 /// The transforms of a user-token route: the raw request target, the user's Bearer and nothing of the browser's
 /// credentials or forwarding headers on the way out; Link headers pointed back at the gateway on the way in.
 /// </summary>
-public sealed class WebexTransforms(IOptions<WebexOptions> webex) : ITransformProvider
+public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<TelemetryOptions> telemetry, GatewayMetrics metrics) : ITransformProvider
 {
     public const string RoutePrefix = "/webex";
 
+    private static readonly string[] TraceContextHeaders = ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
     private readonly string _apiUrl = webex.Value.ApiUrl!;
+    private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -48,6 +51,15 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex) : ITransformPr
             headers.Remove(name);
         }
 
+        if (!_propagateTraceContext)
+        {
+            // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
+            foreach (var name in TraceContextHeaders)
+            {
+                headers.Remove(name);
+            }
+        }
+
         headers.Authorization = new AuthenticationHeaderValue("Bearer", call.AccessToken);
         context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext);
         return ValueTask.CompletedTask;
@@ -62,6 +74,12 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex) : ITransformPr
         }
 
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
+        metrics.UpstreamResponse((int)response.StatusCode);
+        if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
+        {
+            System.Diagnostics.Activity.Current?.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
+        }
+
         if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
         {
             if (call.CanReplay && call.Attempt == 1)

@@ -6,7 +6,7 @@ using WebexGateway.Telemetry;
 namespace WebexGateway.Storage;
 
 /// <summary>Redis down is a 503 the client can retry, never a 500; nothing is deleted because a read failed.</summary>
-public sealed class StoreUnavailableHandler(ILogger<StoreUnavailableHandler> logger) : IExceptionHandler
+public sealed class StoreUnavailableHandler(GatewayMetrics metrics, ILogger<StoreUnavailableHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -15,6 +15,7 @@ public sealed class StoreUnavailableHandler(ILogger<StoreUnavailableHandler> log
             return false;
         }
 
+        metrics.RedisError("request");
         Log.StoreUnavailable(logger, exception.GetType().Name);
         await AuthResults.Unavailable("The gateway's store is not answering; try again shortly.").ExecuteAsync(httpContext);
         return true;

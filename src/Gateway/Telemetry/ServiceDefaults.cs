@@ -20,16 +20,35 @@ public static class ServiceDefaults
             logging.IncludeScopes = true;
         });
 
+        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
+        builder.Services.AddSingleton<GatewayMetrics>();
+
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("webex-gateway"))
             .WithTracing(tracing => tracing
                 .AddSource(GatewayTelemetry.SourceName, "Yarp.ReverseProxy")
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsHealthProbe(context.Request.Path))
-                .AddHttpClientInstrumentation())
-            .WithMetrics(metrics => metrics
-                .AddMeter(GatewayTelemetry.SourceName)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation(options => options.EnrichWithHttpResponseMessage = (activity, response) =>
+                {
+                    // Webex's TrackingID on the outbound span: a support case names it, the trace is found by it.
+                    if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
+                    {
+                        activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
+                    }
+                })
+                .AddRedisInstrumentation())
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(GatewayTelemetry.SourceName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+                if (telemetry.Prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+            });
 
         // OTLP only where a collector is configured; without one nothing leaves the process.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -45,12 +64,18 @@ public static class ServiceDefaults
 
     public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app)
     {
+        if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value.Prometheus)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live"), ResponseWriter = WriteJsonAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = WriteJsonAsync });
         return app;
     }
 
-    private static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
+    private static bool IsHealthProbe(PathString path)
+        => path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
     private static Task WriteJsonAsync(HttpContext context, HealthReport report)
     {

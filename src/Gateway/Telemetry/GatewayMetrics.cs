@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+using WebexGateway.Storage;
+
+namespace WebexGateway.Telemetry;
+
+/// <summary>
+/// The gateway's own meter. Every name here is documented in the README ("Operating the gateway");
+/// Prometheus sees them with dots as underscores, counters ending in <c>_total</c>, durations in <c>_seconds</c>.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    private readonly Counter<long> _signIns;
+    private readonly Counter<long> _refreshes;
+    private readonly Histogram<double> _refreshDuration;
+    private readonly Counter<long> _replays;
+    private readonly Counter<long> _lockWaits;
+    private readonly Histogram<double> _lockWaitDuration;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _upstreamResponses;
+    private readonly Counter<long> _redisErrors;
+
+    public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys)
+    {
+        var meter = meters.Create(GatewayTelemetry.SourceName);
+        _signIns = meter.CreateCounter<long>("webex_gateway.sign_ins", description: "Sign-ins by outcome.");
+        _refreshes = meter.CreateCounter<long>("webex_gateway.token_refreshes", description: "Token refreshes asked for, by trigger and outcome.");
+        _refreshDuration = meter.CreateHistogram<double>("webex_gateway.token_refresh.duration", "s", "How long a refresh took, waiting included.");
+        _replays = meter.CreateCounter<long>("webex_gateway.replays", description: "Requests Webex answered 401, by what the replay did.");
+        _lockWaits = meter.CreateCounter<long>("webex_gateway.lock_waits", description: "Refreshes that waited for another instance's lock.");
+        _lockWaitDuration = meter.CreateHistogram<double>("webex_gateway.lock_wait.duration", "s", "How long a refresh waited for another instance's lock.");
+        _rejected = meter.CreateCounter<long>("webex_gateway.requests_rejected", description: "Requests the gateway refused itself, by reason.");
+        _upstreamResponses = meter.CreateCounter<long>("webex_gateway.upstream_responses", description: "Webex answers to proxied calls, by status class.");
+        _redisErrors = meter.CreateCounter<long>("webex_gateway.redis_errors", description: "Redis operations that failed, by operation.");
+        meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
+        meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys), description: "Grants stored.");
+    }
+
+    public void SignIn(string outcome) => _signIns.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Refresh(string trigger, string outcome, TimeSpan duration)
+    {
+        var tags = new TagList { { "trigger", trigger }, { "outcome", outcome } };
+        _refreshes.Add(1, tags);
+        _refreshDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void Replay(string outcome) => _replays.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void LockWait(TimeSpan duration)
+    {
+        _lockWaits.Add(1);
+        _lockWaitDuration.Record(duration.TotalSeconds);
+    }
+
+    public void Rejected(string reason) => _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void UpstreamResponse(int? statusCode) => _upstreamResponses.Add(1, new KeyValuePair<string, object?>(
+        "status_class", statusCode is { } code and >= 100 and < 600 ? $"{code / 100}xx" : "error"));
+
+    public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>A stable pseudonym of a Webex person id for traces: the same person, never their id, email or token.</summary>
+    public static string UserPseudonym(string personId)
+        => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("webex-gateway:" + personId)))[..16];
+
+    private static IEnumerable<Measurement<long>> CountGrants(IConnectionMultiplexer redis, RedisKeys keys)
+    {
+        if (!redis.IsConnected)
+        {
+            return [];
+        }
+
+        try
+        {
+            return [new Measurement<long>(redis.GetDatabase().SortedSetLength(keys.GrantsByRefreshExpiry))];
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            return [];
+        }
+    }
+}
