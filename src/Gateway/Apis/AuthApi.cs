@@ -41,7 +41,7 @@ public static class AuthApi
             return AuthResults.LoginRequired(context);
         }
 
-        System.Diagnostics.Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(grant.PersonId));
+        GatewayTelemetry.TagUser(context, grant.PersonId);
         return Results.Json(new
             {
                 id = grant.PersonId,

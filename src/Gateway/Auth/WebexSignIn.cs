@@ -14,7 +14,7 @@ namespace WebexGateway.Auth;
 
 /// <summary>The Webex side of a sign-in: who the user is, their grant stored, and clear pages when it fails.</summary>
 public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time,
-    GatewayMetrics metrics, ILogger<WebexSignIn> logger)
+    GatewayMetrics metrics, IOptions<TelemetryOptions> telemetry, ILogger<WebexSignIn> logger)
 {
     public const string PeopleClient = "webex-people";
 
@@ -37,7 +37,7 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
         context.Identity!.AddClaim(new Claim(WebexClaims.PersonId, person.Id));
         context.Identity.AddClaim(new Claim(ClaimTypes.Name, grant.DisplayName));
         metrics.SignIn("success");
-        System.Diagnostics.Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(person.Id));
+        GatewayTelemetry.TagUser(context.HttpContext, person.Id);
         Log.SignedIn(logger, grant.AccessTokenExpiresAt);
     }
 
@@ -90,6 +90,7 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{webex.Value.ApiUrl}/v1/people/me");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        request.Options.Set(GatewayTelemetry.NoTraceContext, !telemetry.Value.PropagateTraceContextToWebex);
         try
         {
             using var response = await httpClients.CreateClient(PeopleClient).SendAsync(request, cancellationToken);

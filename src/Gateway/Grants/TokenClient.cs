@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using WebexGateway.Configuration;
+using WebexGateway.Telemetry;
 
 namespace WebexGateway.Grants;
 
@@ -41,9 +42,10 @@ public sealed class TokenEndpointException(TokenFailure failure, string message,
 }
 
 /// <summary>The Webex token endpoint: code exchange and refresh, form-urlencoded.</summary>
-public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options)
+public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options, IOptions<TelemetryOptions> telemetry)
 {
     private readonly WebexOptions _webex = options.Value;
+    private readonly bool _noTraceContext = !telemetry.Value.PropagateTraceContextToWebex;
 
     public Task<TokenResponse> ExchangeCodeAsync(string code, string redirectUri, string? codeVerifier, CancellationToken cancellationToken)
     {
@@ -84,6 +86,7 @@ public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options)
         using var request = new HttpRequestMessage(HttpMethod.Post, _webex.TokenUrl) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Options.Set(NoRetry, form["grant_type"] == "authorization_code");
+        request.Options.Set(GatewayTelemetry.NoTraceContext, _noTraceContext);
 
         HttpResponseMessage response;
         try

@@ -63,7 +63,7 @@ public sealed class UserTokenMiddleware(
             return;
         }
 
-        Activity.Current?.SetTag("enduser.pseudo.id", GatewayMetrics.UserPseudonym(grant.PersonId));
+        GatewayTelemetry.TagUser(context, grant.PersonId);
 
         if (grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow()))
         {

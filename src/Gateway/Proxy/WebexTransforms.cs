@@ -54,6 +54,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         if (!_propagateTraceContext)
         {
             // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
+            context.ProxyRequest.Options.Set(GatewayTelemetry.NoTraceContext, true);
             foreach (var name in TraceContextHeaders)
             {
                 headers.Remove(name);

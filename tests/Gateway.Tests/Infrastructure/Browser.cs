@@ -12,7 +12,14 @@ public sealed class Browser : IDisposable
     public Browser()
     {
         Cookies = new CookieContainer();
-        _http = new HttpClient(new SocketsHttpHandler { CookieContainer = Cookies, AllowAutoRedirect = false, UseProxy = false })
+        // No trace context of the test's own: the gateway shares this process's listeners, and a test sets traceparent itself.
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            CookieContainer = Cookies,
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        })
         {
             Timeout = TimeSpan.FromSeconds(60),
         };
@@ -26,6 +33,7 @@ public sealed class Browser : IDisposable
         Action<HttpRequestHeaders>? headers = null)
     {
         using var request = new HttpRequestMessage(method, url) { Content = content };
+        request.Options.Set(WebexGateway.Telemetry.GatewayTelemetry.NoTraceContext, true);
         if (csrf)
         {
             request.Headers.Add("X-CSRF", "1");

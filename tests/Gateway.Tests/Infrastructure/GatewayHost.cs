@@ -21,10 +21,12 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly FakeTimeProvider? _time;
     private readonly string _environment;
+    private readonly Action<IServiceCollection>? _services;
 
     public GatewayHost(WebexEmulator emulator, string redisConnectionString, string keyPrefix, FakeTimeProvider? time = null,
-        IDictionary<string, string?>? settings = null, string environment = "Development")
+        IDictionary<string, string?>? settings = null, string environment = "Development", Action<IServiceCollection>? services = null)
     {
+        _services = services;
         _time = time;
         _environment = environment;
         _settings = new Dictionary<string, string?>
@@ -76,6 +78,8 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
             {
                 services.AddSingleton<TimeProvider>(_time);
             }
+
+            _services?.Invoke(services);
         });
     }
 
