@@ -78,7 +78,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         metrics.UpstreamResponse((int)response.StatusCode);
         if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
         {
-            System.Diagnostics.Activity.Current?.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
+            context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
         }
 
         if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)

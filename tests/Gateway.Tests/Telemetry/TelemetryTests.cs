@@ -48,6 +48,7 @@ public sealed class TelemetryTests(RedisFixture redis)
         Assert.Equal("/webex/{**path}", server.GetTagItem("http.route"));
         Assert.Equal(200, server.GetTagItem("http.response.status_code"));
         Assert.Equal(GatewayMetrics.UserPseudonym(world.Person.Id), server.GetTagItem("enduser.pseudo.id"));
+        Assert.StartsWith("ROUTER_", (string)server.GetTagItem("webex.tracking_id")!);
 
         var lookup = Assert.Single(trace, s => s.DisplayName == "grant.lookup");
         Assert.True(IsDescendant(lookup, server, trace));
