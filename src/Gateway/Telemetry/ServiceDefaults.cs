@@ -59,7 +59,8 @@ public static class ServiceDefaults
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<KeyRingHealthCheck>("key-ring", tags: ["ready"]);
         return builder;
     }
 

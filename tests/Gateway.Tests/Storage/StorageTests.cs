@@ -42,7 +42,14 @@ public sealed class StorageTests(RedisFixture redis)
         var unknown = world.NewBrowser();
         try
         {
-            Assert.Equal(HttpStatusCode.OK, (await known.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode);
+            var ready = await known.GetAsync(new Uri(gateway.Address, "/readyz"));
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            using (var json = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()))
+            {
+                Assert.Equal("Healthy", json.RootElement.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+                Assert.Equal("Healthy", json.RootElement.GetProperty("checks").GetProperty("key-ring").GetProperty("status").GetString());
+            }
+
             await known.SignInAsync(gateway.Address);
             await unknown.SignInAsync(other.Address); // a session the first gateway has never read
 
