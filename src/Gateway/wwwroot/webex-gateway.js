@@ -1,0 +1,153 @@
+// webex-gateway.js: call Webex through the Webex Gateway from a browser. No dependencies, no build step.
+//
+//   import { createWebexGateway } from '/webex-gateway.js';
+//   const webex = createWebexGateway();
+//   const me = await webex.user();                 // null when nobody is signed in
+//   if (!me) webex.login();                         // to the consent page and back here
+//   for await (const room of webex.paginate('/v1/rooms?max=50')) console.log(room.title);
+//   await webex.postJson('/v1/messages', { roomId, text: 'Hello' });
+//
+// The browser never sees a Webex token: the gateway's session cookie goes with every call (credentials: 'include'),
+// and every call to /webex/* carries the gateway's CSRF header (X-CSRF: 1).
+
+/** An error answer from the gateway or from Webex: `status`, `code` (gateway `error`), `body` (parsed JSON when any). */
+export class WebexGatewayError extends Error {
+  constructor(message, { status = 0, code = undefined, body = undefined, trackingId = undefined, loginUrl = undefined } = {}) {
+    super(message);
+    this.name = 'WebexGatewayError';
+    this.status = status;
+    this.code = code;
+    this.body = body;
+    this.trackingId = trackingId;
+    this.loginUrl = loginUrl;
+  }
+}
+
+/** The `rel="next"` target of a response's Link header (already pointing at the gateway's /webex/...), or null. */
+export function nextLink(response) {
+  const header = response.headers.get('Link');
+  if (!header) return null;
+  for (const [, target, params] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = params.match(/;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i);
+    if (rel && (rel[1] ?? rel[2]).toLowerCase().split(/\s+/).includes('next')) return target;
+  }
+  return null;
+}
+
+/**
+ * @param {{ baseUrl?: string, onLoginRequired?: (loginUrl: string) => void }} [options]
+ *   baseUrl: where the gateway is ('' when it serves this page too).
+ *   onLoginRequired: called with the gateway's loginUrl when a call needs a sign-in; by default the page goes there.
+ */
+export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
+  const base = String(baseUrl).replace(/\/+$/, '');
+
+  // '/v1/rooms' -> '{base}/webex/v1/rooms'; '/webex/v1/...' (a rewritten Link) and absolute URLs are kept.
+  const webexUrl = path => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
+    const local = path.startsWith('/') ? path : `/${path}`;
+    return base + (local === '/webex' || local.startsWith('/webex/') ? local : `/webex${local}`);
+  };
+  const gatewayUrl = path => (/^[a-z][a-z0-9+.-]*:/i.test(path) ? path : base + path);
+
+  const loginRequired = loginUrl => {
+    const target = gatewayUrl(loginUrl || '/auth/login');
+    if (onLoginRequired) onLoginRequired(target);
+    else globalThis.location.assign(target);
+    return new WebexGatewayError('Sign in with Webex first.', { status: 401, code: 'login_required', loginUrl: target });
+  };
+
+  const readJson = async response => {
+    const text = await response.text();
+    if (!text) return undefined;
+    try { return JSON.parse(text); } catch { return text; }
+  };
+
+  const failure = async response => {
+    const body = await readJson(response);
+    const message = (body && typeof body === 'object' && (body.message || body.error))
+      || (typeof body === 'string' && body.length < 200 ? body : '')
+      || `${response.status} ${response.statusText}`.trim();
+    return new WebexGatewayError(message, {
+      status: response.status,
+      code: body && typeof body === 'object' ? body.error : undefined,
+      body,
+      trackingId: response.headers.get('TrackingID') || (body && body.trackingId) || undefined,
+    });
+  };
+
+  /**
+   * fetch() for /webex/*: `path` is a Webex path ('/v1/rooms') or a gateway one ('/webex/v1/rooms?cursor=...').
+   * `init.json` sends a JSON body. Resolves to the Response whatever its status, except a 401 login_required:
+   * then onLoginRequired(loginUrl) runs (or the page goes to loginUrl) and the promise rejects with code 'login_required'.
+   */
+  async function webexFetch(path, init = {}) {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    headers.set('X-CSRF', '1');
+    if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+    if (json !== undefined) {
+      rest.body = JSON.stringify(json);
+      if (!rest.method) rest.method = 'POST';
+      headers.set('Content-Type', 'application/json');
+    }
+    const response = await globalThis.fetch(webexUrl(path), { ...rest, headers, credentials: 'include' });
+    if (response.status === 401) {
+      const body = await readJson(response.clone());
+      if (body && body.error === 'login_required') throw loginRequired(body.loginUrl);
+    }
+    return response;
+  }
+
+  /** The JSON of a successful call; any other answer rejects with a WebexGatewayError. */
+  async function getJson(path, init = {}) {
+    const response = await webexFetch(path, init);
+    if (!response.ok) throw await failure(response);
+    return readJson(response);
+  }
+
+  /** One page: `{ items, next }`, where `next` is the path of the following page (give it to page() again) or null. */
+  async function page(path, init = {}) {
+    const response = await webexFetch(path, init);
+    if (!response.ok) throw await failure(response);
+    const body = await readJson(response);
+    return { items: (body && body.items) || [], next: nextLink(response) };
+  }
+
+  return {
+    fetch: webexFetch,
+    getJson,
+    postJson: (path, body, init = {}) => getJson(path, { ...init, method: 'POST', json: body }),
+    page,
+
+    /** Every item of a Webex list, page after page, following Link rel="next". */
+    async *paginate(path, init = {}) {
+      for (let next = path; next;) {
+        const current = await page(next, init);
+        yield* current.items;
+        next = current.next;
+      }
+    },
+
+    /** The signed-in user ({ id, displayName, emails, scopes, accessTokenExpiresAt }), or null when there is none. */
+    async user() {
+      const response = await globalThis.fetch(gatewayUrl('/auth/user'), { credentials: 'include', headers: { Accept: 'application/json' } });
+      if (response.status === 401) return null;
+      if (!response.ok) throw await failure(response);
+      return response.json();
+    },
+
+    /** Sends the browser to Webex's consent page; it comes back to `returnUrl` (a path on the gateway; default: this page). */
+    login(returnUrl = globalThis.location ? globalThis.location.pathname + globalThis.location.search : '/') {
+      globalThis.location.assign(gatewayUrl(`/auth/login?returnUrl=${encodeURIComponent(returnUrl)}`));
+    },
+
+    /** Ends the session everywhere and deletes the user's grant at the gateway. */
+    async logout() {
+      const response = await globalThis.fetch(gatewayUrl('/auth/logout'), {
+        method: 'POST', credentials: 'include', headers: { 'X-CSRF': '1' },
+      });
+      if (!response.ok) throw await failure(response);
+    },
+  };
+}
