@@ -31,14 +31,19 @@ public sealed record RouteToken(RouteTokenKind Kind, string? BotName, bool IsPub
     /// <summary>The route's token; a value that <see cref="TryParse"/> refuses never gets this far (start-up validation).</summary>
     public static RouteToken Of(IReadOnlyDictionary<string, string>? metadata)
     {
-        if (metadata is null || !metadata.TryGetValue(TokenMetadataKey, out var value))
+        // Configuration keys are case-insensitive, and start-up validation reads them so: so does this.
+        if (Find(metadata, TokenMetadataKey) is not { } value)
         {
             return None;
         }
 
-        metadata.TryGetValue(PublicMetadataKey, out var isPublic);
-        return TryParse(value, isPublic, out var token, out _) ? token : None;
+        return TryParse(value, Find(metadata, PublicMetadataKey), out var token, out _) ? token : None;
     }
+
+    private static string? Find(IReadOnlyDictionary<string, string>? metadata, string key) =>
+        metadata is null ? null
+        : metadata.TryGetValue(key, out var value) ? value
+        : metadata.FirstOrDefault(m => string.Equals(m.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
 
     /// <summary>Parses the metadata values; <paramref name="error"/> says what is wrong with them.</summary>
     public static bool TryParse(string? value, string? isPublic, out RouteToken token, out string? error)

@@ -90,12 +90,21 @@ public sealed class BotRouteTests(RedisFixture redis)
         Assert.Empty(world.Webex.Requests);
     }
 
-    [Fact]
-    public async Task A_public_bot_route_needs_neither_session_nor_csrf_header()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_public_bot_route_needs_neither_session_nor_csrf_header(bool lowerCaseKeys)
     {
         var (world, botToken, botId) = await WorldWithBotAsync(redis);
         await using var _ = world;
-        var gateway = world.AddGateway(BotSettings(botToken, isPublic: true));
+        var settings = BotSettings(botToken, isPublic: true);
+        if (lowerCaseKeys)
+        {
+            // Configuration keys are case-insensitive: the metadata's are too.
+            settings = settings.ToDictionary(s => s.Key.Replace(":Metadata:WebexToken", ":metadata:webextoken").Replace(":Metadata:Public", ":metadata:public"), s => s.Value);
+        }
+
+        var gateway = world.AddGateway(settings);
         using var stranger = world.NewBrowser();
         world.Webex.Reset();
 
