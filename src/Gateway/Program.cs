@@ -15,12 +15,14 @@ builder.AddStorage();
 builder.AddGrants();
 builder.AddWebexAuthentication();
 builder.AddWebexProxy();
+builder.AddGatewayCors();
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseCors();
 app.UseAuthentication();
 
 app.MapDefaultEndpoints();

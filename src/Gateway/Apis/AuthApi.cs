@@ -1,5 +1,10 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
 using WebexGateway.Auth;
+using WebexGateway.Extensions;
 using WebexGateway.Grants;
 using WebexGateway.Telemetry;
 
@@ -10,14 +15,15 @@ public static class AuthApi
 {
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
-        var auth = app.MapGroup("/auth");
-        auth.MapGet("/login", Login);
+        var auth = app.MapGroup("/auth").RequireCors(GatewayCors.PolicyName);
+        auth.MapGet("/login", LoginAsync);
         auth.MapGet("/user", GetUserAsync);
         auth.MapPost("/logout", LogoutAsync).AddEndpointFilter(RequireCsrfHeader);
         return app;
     }
 
-    private static IResult Login(string? returnUrl, GatewayMetrics metrics)
+    private static async Task<IResult> LoginAsync(HttpContext context, string? returnUrl, string? scope, GatewayMetrics metrics,
+        IOptions<WebexOptions> webex, GrantStore grants)
     {
         returnUrl ??= "/";
         if (!ReturnUrls.IsLocal(returnUrl))
@@ -29,7 +35,39 @@ public static class AuthApi
                 "The returnUrl must be a path on this gateway, such as /app/. Links to other sites are refused.");
         }
 
-        return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [AuthExtensions.WebexScheme]);
+        var allowed = webex.Value.AllowedScopeSet;
+        var requested = (scope ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (requested.FirstOrDefault(s => !allowed.Contains(s)) is { } refused)
+        {
+            metrics.Rejected("bad_input");
+            return AuthResults.Page(
+                StatusCodes.Status400BadRequest,
+                "Scope not allowed",
+                $"This gateway may not ask Webex for the scope '{refused}'. Ask its operators to add it to Webex:AllowedScopes.");
+        }
+
+        // Incremental consent: the defaults, what the user already granted (so one app asking for more does not take away
+        // what another app was granted), and what this login asks for.
+        var scopes = webex.Value.ScopeList.ToList();
+        if (context.Request.Cookies.Count > 0)
+        {
+            try
+            {
+                if (await SignedInGrantAsync(context, grants) is { } grant)
+                {
+                    scopes.AddRange(grant.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(allowed.Contains));
+                }
+            }
+            catch (Exception e) when (e is RedisException or RedisTimeoutException)
+            {
+                // The store is down: ask for the defaults and what was requested; the callback needs the store anyway.
+            }
+        }
+
+        scopes.AddRange(requested);
+        return Results.Challenge(
+            new OAuthChallengeProperties { RedirectUri = returnUrl, Scope = scopes.Distinct(StringComparer.Ordinal).ToList() },
+            [AuthExtensions.WebexScheme]);
     }
 
     private static async Task<IResult> GetUserAsync(HttpContext context, GrantStore grants, GatewayMetrics metrics)

@@ -24,6 +24,17 @@ public sealed class WebexOptions
 
     public string Scopes { get; set; } = "spark:people_read";
 
+    /// <summary>
+    /// Space-separated: the scopes <c>/auth/login?scope=...</c> may ask for beyond <see cref="Scopes"/>. Empty: none beyond them.
+    /// </summary>
+    public string? AllowedScopes { get; set; }
+
+    /// <summary>
+    /// Bots whose tokens bot routes send (<c>Webex:Bots:&lt;name&gt;:Token</c>): a Webex bot's access token, which never
+    /// expires and is never refreshed. Never in gateway.json: environment or user-secrets.
+    /// </summary>
+    public Dictionary<string, BotOptions> Bots { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>When empty, the callback URL is built from the request (Development only).</summary>
     public string? RedirectUri { get; set; }
 
@@ -33,6 +44,24 @@ public sealed class WebexOptions
     public TimeSpan TokenRequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Every scope a login may ask for: <see cref="Scopes"/> and <see cref="AllowedScopes"/>.</summary>
+    public IReadOnlySet<string> AllowedScopeSet => ScopeList
+        .Concat((AllowedScopes ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The configured token of the bot, or null (bot names are case-insensitive, like every configuration key).</summary>
+    public string? BotToken(string name) => Bots.FirstOrDefault(b => string.Equals(b.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.Token;
+}
+
+/// <summary>One entry of <c>Webex:Bots</c>.</summary>
+public sealed class BotOptions
+{
+    /// <summary>The bot's access token, from developer.webex.com. Sent as the Bearer of the bot's routes; never logged.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>Never the token.</summary>
+    public override string ToString() => "BotOptions";
 }
 
 /// <summary>The <c>Redis</c> section.</summary>
@@ -97,4 +126,10 @@ public sealed class GatewayOptions
 
     /// <summary>A grant whose refresh token expires within this is refreshed by the keep-alive.</summary>
     public TimeSpan KeepAliveWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Origins (<c>https://app.example.com</c>) whose scripts may call <c>/auth/*</c> and the Webex routes with credentials.
+    /// Empty: same-origin only. <c>*</c> is refused: a wildcard cannot go with credentials.
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
 }

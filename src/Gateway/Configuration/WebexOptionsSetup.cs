@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Options;
+using WebexGateway.Proxy;
 
 namespace WebexGateway.Configuration;
 
 /// <summary>Derives the Webex URLs from <c>Webex:BaseUrl</c> and checks every key at start-up.</summary>
-internal sealed class WebexOptionsSetup(IHostEnvironment environment)
+internal sealed class WebexOptionsSetup(IHostEnvironment environment, IConfiguration configuration)
     : IPostConfigureOptions<WebexOptions>, IValidateOptions<WebexOptions>
 {
     public void PostConfigure(string? name, WebexOptions options)
@@ -60,7 +61,49 @@ internal sealed class WebexOptionsSetup(IHostEnvironment environment)
             errors.Add("Webex:TokenRequestTimeout must be positive.");
         }
 
+        foreach (var (bot, settings) in options.Bots)
+        {
+            if (string.IsNullOrWhiteSpace(settings?.Token))
+            {
+                errors.Add($"Webex:Bots:{bot}:Token is empty: give the bot's access token (in the environment as Webex__Bots__{bot}__Token, or in user-secrets), or remove the bot.");
+            }
+        }
+
+        ValidateRoutes(errors, options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// Every route's <c>WebexToken</c> and <c>Public</c> metadata: a known value, a configured bot, and for a Webex route a
+    /// path of the form <c>/prefix/{**path}</c> (the prefix is cut from the request target to make Webex's path).
+    /// </summary>
+    private void ValidateRoutes(List<string> errors, WebexOptions options)
+    {
+        foreach (var route in configuration.GetSection("ReverseProxy:Routes").GetChildren())
+        {
+            var key = $"ReverseProxy:Routes:{route.Key}";
+            var metadata = route.GetSection("Metadata");
+            if (!RouteToken.TryParse(metadata[RouteToken.TokenMetadataKey], metadata[RouteToken.PublicMetadataKey], out var token, out var error))
+            {
+                errors.Add($"{key}:Metadata: {error}");
+                continue;
+            }
+
+            if (!token.SendsWebexToken)
+            {
+                continue;
+            }
+
+            if (RouteToken.PrefixOf(route["Match:Path"]) is null)
+            {
+                errors.Add($"{key}:Match:Path must be a path prefix and a catch-all, such as '/webex/{{**path}}' (got '{route["Match:Path"]}').");
+            }
+
+            if (token.Kind == RouteTokenKind.Bot && string.IsNullOrWhiteSpace(options.BotToken(token.BotName!)))
+            {
+                errors.Add($"{key}:Metadata:WebexToken names the bot '{token.BotName}', but Webex:Bots:{token.BotName}:Token is not configured.");
+            }
+        }
     }
 
     private static void RequireAbsoluteHttpUrl(List<string> errors, string key, string? value)
@@ -150,6 +193,19 @@ internal sealed class GatewayOptionsValidation : IValidateOptions<GatewayOptions
         if (options.KeepAliveWindow <= options.KeepAliveInterval)
         {
             errors.Add("Gateway:KeepAliveWindow must be longer than Gateway:KeepAliveInterval, or a refresh token could lapse between two runs.");
+        }
+
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin.Trim() == "*")
+            {
+                errors.Add("Gateway:AllowedOrigins must not contain '*': credentials (the session cookie) cannot be allowed for every origin. List each frontend's origin, such as https://app.example.com.");
+            }
+            else if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                     || !string.Equals(uri.GetLeftPart(UriPartial.Authority), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) || origin.Contains('*'))
+            {
+                errors.Add($"Gateway:AllowedOrigins must hold origins: scheme, host and port only, such as https://app.example.com (got '{origin}').");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

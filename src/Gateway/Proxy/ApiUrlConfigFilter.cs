@@ -4,7 +4,10 @@ using Yarp.ReverseProxy.Configuration;
 
 namespace WebexGateway.Proxy;
 
-/// <summary>The <c>webex</c> cluster always points at <c>Webex:ApiUrl</c>, so one setting moves the whole gateway.</summary>
+/// <summary>
+/// The <c>webex</c> cluster always points at <c>Webex:ApiUrl</c>, so one setting moves the whole gateway; and every Webex
+/// route (user or bot token) gets the gateway's CORS policy (<c>Gateway:AllowedOrigins</c>) unless it names its own.
+/// </summary>
 public sealed class ApiUrlConfigFilter(IOptions<WebexOptions> webex) : IProxyConfigFilter
 {
     public const string WebexClusterId = "webex";
@@ -26,5 +29,7 @@ public sealed class ApiUrlConfigFilter(IOptions<WebexOptions> webex) : IProxyCon
     }
 
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
-        => ValueTask.FromResult(route);
+        => ValueTask.FromResult(RouteToken.Of(route.Metadata).SendsWebexToken && route.CorsPolicy is null
+            ? route with { CorsPolicy = Extensions.GatewayCors.PolicyName }
+            : route);
 }

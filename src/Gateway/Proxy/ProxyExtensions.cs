@@ -1,5 +1,6 @@
 using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
 
 namespace WebexGateway.Proxy;
 
@@ -57,11 +58,13 @@ public static class ProxyExtensions
             return;
         }
 
+        // An app route's upstream is the app (a dev server, a static site), not Webex.
+        var upstream = RouteToken.Of(context.GetReverseProxyFeature().Route).SendsWebexToken ? "Webex" : "The app's upstream";
         var (status, message) = context.Response.StatusCode switch
         {
-            StatusCodes.Status504GatewayTimeout => (StatusCodes.Status504GatewayTimeout, "Webex did not answer in time."),
-            StatusCodes.Status503ServiceUnavailable => (StatusCodes.Status503ServiceUnavailable, "No Webex destination is available."),
-            _ => (StatusCodes.Status502BadGateway, "Webex could not be reached."),
+            StatusCodes.Status504GatewayTimeout => (StatusCodes.Status504GatewayTimeout, $"{upstream} did not answer in time."),
+            StatusCodes.Status503ServiceUnavailable => (StatusCodes.Status503ServiceUnavailable, $"No {(upstream == "Webex" ? "Webex" : "app")} destination is available."),
+            _ => (StatusCodes.Status502BadGateway, $"{upstream} could not be reached."),
         };
         context.RequestServices.GetRequiredService<GatewayMetrics>().UpstreamResponse(null);
         context.Response.Clear();

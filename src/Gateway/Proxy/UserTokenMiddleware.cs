@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using WebexGateway.Apis;
@@ -14,6 +15,9 @@ namespace WebexGateway.Proxy;
 /// Runs inside the proxy pipeline of a user-token route: checks the CSRF header, the session and the grant,
 /// refreshes a token about to expire, and when Webex answers 401 refreshes once and sends the same request again.
 /// YARP does not retry by itself; this is the retry, with the body buffered so it can be sent twice.
+/// On a bot route it checks the CSRF header and the session (unless the route is public) and sends the configured bot
+/// token: never refreshed, never replayed, and Webex refusing it is a 502 that says so.
+/// App routes (no <c>WebexToken</c> metadata) pass through untouched.
 /// </summary>
 public sealed class UserTokenMiddleware(
     RequestDelegate next,
@@ -27,26 +31,21 @@ public sealed class UserTokenMiddleware(
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!WebexCall.UsesUserToken(context.GetReverseProxyFeature().Route))
+        var token = RouteToken.Of(context.GetReverseProxyFeature().Route);
+        if (!token.SendsWebexToken)
         {
             await next(context);
             return;
         }
 
-        if (!AuthResults.HasCsrfHeader(context.Request))
+        if (token.Kind == RouteTokenKind.Bot)
         {
-            metrics.Rejected("csrf");
-            await AuthResults.CsrfRequired().ExecuteAsync(context);
+            await BotCallAsync(context, token);
             return;
         }
 
-        if (UpstreamPaths.HasDotSegment(context))
+        if (!await PassesRequestChecksAsync(context))
         {
-            metrics.Rejected("bad_input");
-            await Results.Json(
-                    new { error = "bad_request", message = "Paths under /webex must not contain '.' or '..' segments." },
-                    statusCode: StatusCodes.Status400BadRequest)
-                .ExecuteAsync(context);
             return;
         }
 
@@ -102,6 +101,74 @@ public sealed class UserTokenMiddleware(
             metrics.Replay("not_replayable");
             Log.NotReplayable(logger);
             await refresher.RefreshAsync(call.PersonId, call.AccessToken, RefreshTrigger.Unauthorized, context.RequestAborted);
+        }
+    }
+
+    /// <summary>The CSRF header and a path without dot segments; false when the request was answered.</summary>
+    private async Task<bool> PassesRequestChecksAsync(HttpContext context, bool requireCsrf = true)
+    {
+        if (requireCsrf && !AuthResults.HasCsrfHeader(context.Request))
+        {
+            metrics.Rejected("csrf");
+            await AuthResults.CsrfRequired().ExecuteAsync(context);
+            return false;
+        }
+
+        if (UpstreamPaths.HasDotSegment(context))
+        {
+            metrics.Rejected("bad_input");
+            await Results.Json(
+                    new { error = "bad_request", message = "Paths of Webex routes must not contain '.' or '..' segments." },
+                    statusCode: StatusCodes.Status400BadRequest)
+                .ExecuteAsync(context);
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task BotCallAsync(HttpContext context, RouteToken token)
+    {
+        if (!await PassesRequestChecksAsync(context, requireCsrf: !token.IsPublic))
+        {
+            return;
+        }
+
+        var personId = "";
+        if (!token.IsPublic)
+        {
+            var session = await context.AuthenticateAsync(AuthExtensions.CookieScheme);
+            if (session.Principal?.GetPersonId() is not { } signedIn)
+            {
+                metrics.Rejected("login_required");
+                await AuthResults.LoginRequired(context).ExecuteAsync(context);
+                return;
+            }
+
+            personId = signedIn;
+            GatewayTelemetry.TagUser(context, personId);
+        }
+
+        // Start-up validation guarantees the token is configured.
+        var call = new WebexCall(personId, webex.Value.BotToken(token.BotName!)!, canReplay: false) { BotName = token.BotName };
+        context.Features.Set(call);
+
+        await next(context);
+
+        if (call.UnauthorizedHeldBack)
+        {
+            // A bot token does not expire and cannot be refreshed: Webex refusing it is the gateway's misconfiguration.
+            context.Response.Clear();
+            metrics.Rejected("bot_token_invalid");
+            Log.BotTokenRejected(logger, call.BotName!);
+            await Results.Json(
+                    new
+                    {
+                        error = "bot_token_invalid",
+                        message = $"Webex rejected the token of the bot '{call.BotName}': it is invalid or was revoked. Ask the gateway's operators to check Webex:Bots:{call.BotName}:Token.",
+                    },
+                    statusCode: StatusCodes.Status502BadGateway)
+                .ExecuteAsync(context);
         }
     }
 

@@ -9,13 +9,12 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace WebexGateway.Proxy;
 
 /// <summary>
-/// The transforms of a user-token route: the raw request target, the user's Bearer and nothing of the browser's
-/// credentials or forwarding headers on the way out; Link headers pointed back at the gateway on the way in.
+/// The transforms of a Webex route (user or bot token): the raw request target, the call's Bearer and nothing of the
+/// browser's credentials or forwarding headers on the way out; Link headers pointed back at the route on the way in.
+/// App routes keep YARP's defaults, minus the gateway's own cookies.
 /// </summary>
 public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<TelemetryOptions> telemetry, GatewayMetrics metrics) : ITransformProvider
 {
-    public const string RoutePrefix = "/webex";
-
     private static readonly string[] TraceContextHeaders = ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
@@ -30,17 +29,48 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
 
     public void Apply(TransformBuilderContext context)
     {
-        if (context.Route.Metadata?.TryGetValue(WebexCall.TokenMetadataKey, out var token) != true || token != WebexCall.UserToken)
+        var token = RouteToken.Of(context.Route.Metadata);
+        if (!token.SendsWebexToken)
         {
+            // An app route: its upstream (a dev server, a static site) never sees the gateway's session or sign-in cookies.
+            context.AddRequestTransform(RemoveGatewayCookies);
             return;
         }
 
+        // Start-up validation guarantees the form <prefix>/{**path}.
+        var prefix = RouteToken.PrefixOf(context.Route.Match.Path) ?? "";
         context.UseDefaultForwarders = false;
-        context.AddRequestTransform(TransformRequest);
-        context.AddResponseTransform(TransformResponse);
+        context.AddRequestTransform(request => TransformRequest(request, prefix));
+        context.AddResponseTransform(response => TransformResponse(response, prefix));
     }
 
-    private ValueTask TransformRequest(RequestTransformContext context)
+    private static ValueTask RemoveGatewayCookies(RequestTransformContext context)
+    {
+        var headers = context.ProxyRequest.Headers;
+        if (!headers.TryGetValues("Cookie", out var values))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var kept = values
+            .SelectMany(v => v.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Where(pair => !IsGatewayCookie(pair.Split('=', 2)[0].Trim()))
+            .ToList();
+        headers.Remove("Cookie");
+        if (kept.Count > 0)
+        {
+            headers.TryAddWithoutValidation("Cookie", string.Join("; ", kept));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The session cookie and ASP.NET Core's own (the sign-in's correlation cookie).</summary>
+    private static bool IsGatewayCookie(string name) =>
+        name is Auth.AuthExtensions.SessionCookieName or Auth.AuthExtensions.SecureSessionCookieName
+        || name.StartsWith(".AspNetCore.", StringComparison.Ordinal);
+
+    private ValueTask TransformRequest(RequestTransformContext context, string prefix)
     {
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
         var headers = context.ProxyRequest.Headers;
@@ -62,11 +92,11 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         headers.Authorization = new AuthenticationHeaderValue("Bearer", call.AccessToken);
-        context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext);
+        context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext, prefix);
         return ValueTask.CompletedTask;
     }
 
-    private ValueTask TransformResponse(ResponseTransformContext context)
+    private ValueTask TransformResponse(ResponseTransformContext context, string prefix)
     {
         var response = context.ProxyResponse;
         if (response is null)
@@ -83,7 +113,13 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
 
         if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
         {
-            if (call.CanReplay && call.Attempt == 1)
+            if (call.BotName is not null)
+            {
+                // The middleware answers 502: a bot token that Webex refuses is not the client's to fix.
+                context.SuppressResponseBody = true;
+                call.UnauthorizedHeldBack = true;
+            }
+            else if (call.CanReplay && call.Attempt == 1)
             {
                 // Keep the response unstarted so the middleware can refresh and send the request again.
                 context.SuppressResponseBody = true;
@@ -98,7 +134,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         var links = context.HttpContext.Response.Headers.Link;
         if (links.Count > 0)
         {
-            context.HttpContext.Response.Headers.Link = LinkHeaders.Rewrite(links, _apiUrl, RoutePrefix);
+            context.HttpContext.Response.Headers.Link = LinkHeaders.Rewrite(links, _apiUrl, prefix);
         }
 
         return ValueTask.CompletedTask;
@@ -108,7 +144,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
     /// The request target exactly as the client sent it, minus the route prefix. YARP would rebuild it from the decoded
     /// path and re-encode <c>%2F</c> as <c>%252F</c> (dotnet/yarp#1419), and Webex ids are base64 that can hold a <c>/</c>.
     /// </summary>
-    private Uri UpstreamUri(HttpContext context)
+    private Uri UpstreamUri(HttpContext context, string prefix)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (rawTarget is not null && !rawTarget.StartsWith('/') && rawTarget.IndexOf("://", StringComparison.Ordinal) is > 0 and var scheme)
@@ -118,9 +154,9 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             rawTarget = path < 0 ? "/" : rawTarget[path..];
         }
 
-        var rest = rawTarget is not null && rawTarget.StartsWith(RoutePrefix, StringComparison.OrdinalIgnoreCase)
-            ? rawTarget[RoutePrefix.Length..]
-            : context.Request.Path.ToUriComponent()[RoutePrefix.Length..] + context.Request.QueryString;
+        var rest = rawTarget is not null && rawTarget.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+            ? rawTarget[prefix.Length..]
+            : context.Request.Path.ToUriComponent()[prefix.Length..] + context.Request.QueryString;
         if (!rest.StartsWith('/'))
         {
             rest = "/" + rest;

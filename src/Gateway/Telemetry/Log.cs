@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Information, "Waiting for {Count} token refresh(es) to finish before shutting down")]
     public static partial void DrainingRefreshes(ILogger logger, int count);
 
+    [LoggerMessage(19, LogLevel.Error, "Webex answered 401 to the token of the bot '{Bot}': it is invalid or was revoked; answering 502. Check Webex:Bots:{Bot}:Token")]
+    public static partial void BotTokenRejected(ILogger logger, string bot);
+
     [LoggerMessage(120, LogLevel.Warning, "A grant was written to the primary, but only {Acknowledged} of {Requested} replicas confirmed it within {TimeoutMs} ms ({Outcome}); it is lost if the primary fails before it replicates")]
     public static partial void GrantNotReplicated(ILogger logger, int acknowledged, int requested, int timeoutMs, string outcome);
 }
