@@ -22,6 +22,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseStaticApps();
 app.UseCors();
 app.UseAuthentication();
 

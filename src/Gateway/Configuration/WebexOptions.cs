@@ -132,4 +132,17 @@ public sealed class GatewayOptions
     /// Empty: same-origin only. <c>*</c> is refused: a wildcard cannot go with credentials.
     /// </summary>
     public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>Frontend apps served from a folder, each under its own path: same-origin with <c>/webex/*</c>, one sign-in for all.</summary>
+    public Dictionary<string, StaticApp> StaticApps { get; set; } = [];
+}
+
+/// <summary>One entry of <c>Gateway:StaticApps</c>.</summary>
+public sealed class StaticApp
+{
+    /// <summary>Where the app is served, such as <c>/apps/rooms</c>.</summary>
+    public string RequestPath { get; set; } = "";
+
+    /// <summary>The folder with the built app (its index.html); relative paths are under the content root.</summary>
+    public string Folder { get; set; } = "";
 }

@@ -180,11 +180,25 @@ internal sealed class KeyRingOptionsValidation : IValidateOptions<KeyRingOptions
             : ValidateOptionsResult.Fail($"DataProtection:CertificatePath names a file that does not exist ('{options.CertificatePath}').");
 }
 
-internal sealed class GatewayOptionsValidation : IValidateOptions<GatewayOptions>
+internal sealed class GatewayOptionsValidation(IHostEnvironment environment) : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
+        foreach (var (app, settings) in options.StaticApps)
+        {
+            if (!settings.RequestPath.StartsWith('/') || settings.RequestPath.Length < 2 || settings.RequestPath.EndsWith('/')
+                || settings.RequestPath.StartsWith("/webex", StringComparison.OrdinalIgnoreCase) || settings.RequestPath.StartsWith("/auth", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"Gateway:StaticApps:{app}:RequestPath must be a path such as /apps/{app}, not ending in '/' and not under /webex or /auth (got '{settings.RequestPath}').");
+            }
+
+            if (!Directory.Exists(Path.GetFullPath(settings.Folder, environment.ContentRootPath)))
+            {
+                errors.Add($"Gateway:StaticApps:{app}:Folder names a folder that does not exist ('{settings.Folder}').");
+            }
+        }
+
         if (options.KeepAliveInterval <= TimeSpan.Zero)
         {
             errors.Add("Gateway:KeepAliveInterval must be positive.");
