@@ -22,27 +22,19 @@ public sealed class RedisTicketStore : ITicketStore
     private readonly StoreInvalidation _invalidation;
     private readonly MemoryFallback<AuthenticationTicket> _fallback;
     private readonly ILogger<RedisTicketStore> _logger;
-    private readonly GatewayMetrics _metrics;
     private readonly IDataProtector _protector;
 
     public RedisTicketStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, GatewayMetrics metrics, ILogger<RedisTicketStore> logger)
+        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, ILogger<RedisTicketStore> logger)
     {
         _redis = redis;
         _keys = keys;
         _time = time;
         _invalidation = invalidation;
         _fallback = fallback;
-        _metrics = metrics;
         _logger = logger;
         _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
-        invalidation.Invalidated += (kind, id) =>
-        {
-            if (kind == InvalidationKind)
-            {
-                _fallback.Forget(id);
-            }
-        };
+        fallback.FollowDeletions(invalidation, InvalidationKind);
     }
 
     public async Task<string> StoreAsync(AuthenticationTicket ticket)
@@ -65,46 +57,21 @@ public sealed class RedisTicketStore : ITicketStore
         }
     }
 
-    public async Task<AuthenticationTicket?> RetrieveAsync(string key)
-    {
-        RedisValue value;
-        try
+    public Task<AuthenticationTicket?> RetrieveAsync(string key) => _fallback.ReadAsync(
+        InvalidationKind,
+        key,
+        () => _redis.GetDatabase().StringGetAsync(_keys.Session(key)),
+        value =>
         {
-            value = await _redis.GetDatabase().StringGetAsync(_keys.Session(key));
-        }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException)
-        {
-            _metrics.RedisError("read_session");
-            if (_fallback.Recall(key) is { } remembered)
+            try
             {
-                Log.ServedFromMemory(_logger, "session", e.GetType().Name);
-                return remembered;
+                return TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
             }
-
-            throw;
-        }
-
-        if (value.IsNullOrEmpty)
-        {
-            _fallback.Forget(key);
-            return null;
-        }
-
-        try
-        {
-            var ticket = TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
-            if (ticket is not null)
+            catch (CryptographicException)
             {
-                _fallback.Remember(key, ticket);
+                return null;
             }
-
-            return ticket;
-        }
-        catch (CryptographicException)
-        {
-            return null;
-        }
-    }
+        });
 
     public async Task RemoveAsync(string key)
     {

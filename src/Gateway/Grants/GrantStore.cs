@@ -23,7 +23,6 @@ public sealed class GrantStore
     private readonly ILogger<GrantStore> _logger;
     private readonly StoreInvalidation _invalidation;
     private readonly MemoryFallback<Grant> _fallback;
-    private readonly GatewayMetrics _metrics;
     private readonly IDataProtector _protector;
 
     /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
@@ -32,7 +31,7 @@ public sealed class GrantStore
     private readonly int _waitForReplicas;
 
     public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, GatewayMetrics metrics, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
+        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
     {
         _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _redis = redis;
@@ -41,59 +40,28 @@ public sealed class GrantStore
         _logger = logger;
         _invalidation = invalidation;
         _fallback = fallback;
-        _metrics = metrics;
         _protector = protection.CreateProtector("WebexGateway.Grants.v1");
-        invalidation.Invalidated += (kind, personId) =>
-        {
-            if (kind == InvalidationKind)
-            {
-                _fallback.Forget(personId);
-            }
-        };
+        fallback.FollowDeletions(invalidation, InvalidationKind);
     }
 
-    public async Task<Grant?> GetAsync(string personId)
-    {
-        RedisValue value;
-        try
+    public Task<Grant?> GetAsync(string personId) => _fallback.ReadAsync(
+        InvalidationKind,
+        personId,
+        () => _redis.GetDatabase().StringGetAsync(_keys.Grant(personId)),
+        value =>
         {
-            value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
-        }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException)
-        {
-            _metrics.RedisError("read_grant");
-            if (_fallback.Recall(personId) is { } remembered && remembered.AccessTokenExpiresAt > _time.GetUtcNow())
+            try
             {
-                Log.ServedFromMemory(_logger, "grant", e.GetType().Name);
-                return remembered;
+                return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
             }
-
-            throw;
-        }
-
-        if (value.IsNullOrEmpty)
-        {
-            _fallback.Forget(personId);
-            return null;
-        }
-
-        try
-        {
-            var grant = JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
-            if (grant is not null)
+            catch (Exception e) when (e is CryptographicException or JsonException)
             {
-                _fallback.Remember(personId, grant);
+                // A grant written under a key ring this instance cannot read is as good as no grant.
+                Log.UnreadableGrant(_logger, e.GetType().Name);
+                return null;
             }
-
-            return grant;
-        }
-        catch (Exception e) when (e is CryptographicException or JsonException)
-        {
-            // A grant written under a key ring this instance cannot read is as good as no grant.
-            Log.UnreadableGrant(_logger, e.GetType().Name);
-            return null;
-        }
-    }
+        },
+        usableInOutage: grant => grant.AccessTokenExpiresAt > _time.GetUtcNow());
 
     public async Task SaveAsync(Grant grant)
     {
