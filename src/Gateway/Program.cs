@@ -1,8 +1,12 @@
 using WebexGateway.Apis;
+using WebexGateway.Apps;
 using WebexGateway.Auth;
+using WebexGateway.Configuration;
 using WebexGateway.Demo;
-using WebexGateway.Extensions;
+using WebexGateway.Grants;
+using WebexGateway.Outbound;
 using WebexGateway.Proxy;
+using WebexGateway.Refusals;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
@@ -10,8 +14,10 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddGatewayConfiguration();
 builder.AddServiceDefaults();
+builder.AddRefusals();
 builder.AddDemoMode();
 builder.AddStorage();
+builder.AddWebexClients();
 builder.AddGrants();
 builder.AddWebexAuthentication();
 builder.AddWebexProxy();

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
 using WebexGateway.Auth;
-using WebexGateway.Extensions;
+using WebexGateway.Apps;
 using WebexGateway.Grants;
+using WebexGateway.Refusals;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Apis;
@@ -23,13 +24,13 @@ public static class AuthApi
     }
 
     private static async Task<IResult> LoginAsync(HttpContext context, string? returnUrl, string? scope, GatewayMetrics metrics,
-        IOptions<WebexOptions> webex, GrantStore grants)
+        IOptions<WebexOptions> webex, SignedInGrants signedIn)
     {
         returnUrl ??= "/";
         if (!ReturnUrls.IsLocal(returnUrl))
         {
             metrics.Rejected("bad_input");
-            return AuthResults.Page(
+            return AuthPages.Page(
                 StatusCodes.Status400BadRequest,
                 "Invalid return address",
                 "The returnUrl must be a path on this gateway, such as /app/. Links to other sites are refused.");
@@ -40,7 +41,7 @@ public static class AuthApi
         if (requested.FirstOrDefault(s => !allowed.Contains(s)) is { } refused)
         {
             metrics.Rejected("bad_input");
-            return AuthResults.Page(
+            return AuthPages.Page(
                 StatusCodes.Status400BadRequest,
                 "Scope not allowed",
                 $"This gateway may not ask Webex for the scope '{refused}'. Ask its operators to add it to Webex:AllowedScopes.");
@@ -53,7 +54,7 @@ public static class AuthApi
         {
             try
             {
-                if (await SignedInGrantAsync(context, grants) is { } grant)
+                if (await signedIn.GetAsync(context) is { } grant)
                 {
                     scopes.AddRange(grant.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(allowed.Contains));
                 }
@@ -70,13 +71,12 @@ public static class AuthApi
             [AuthExtensions.WebexScheme]);
     }
 
-    private static async Task<IResult> GetUserAsync(HttpContext context, GrantStore grants, GatewayMetrics metrics)
+    private static async Task<IResult> GetUserAsync(HttpContext context, SignedInGrants signedIn)
     {
-        var grant = await SignedInGrantAsync(context, grants);
+        var grant = await signedIn.GetAsync(context);
         if (grant is null)
         {
-            metrics.Rejected("login_required");
-            return AuthResults.LoginRequired(context);
+            return Refuse.LoginRequired(context);
         }
 
         GatewayTelemetry.TagUser(context, grant.PersonId);
@@ -92,8 +92,7 @@ public static class AuthApi
 
     private static async Task<IResult> LogoutAsync(HttpContext context, GrantStore grants, ILogger<GrantStore> logger)
     {
-        var session = await context.AuthenticateAsync(AuthExtensions.CookieScheme);
-        if (session.Principal?.GetPersonId() is { } personId)
+        if (await SignedInGrants.PersonIdAsync(context) is { } personId)
         {
             await grants.DeleteAsync(personId);
             Log.SignedOut(logger);
@@ -105,21 +104,8 @@ public static class AuthApi
         return Results.NoContent();
     }
 
-    /// <summary>The grant of the session's user, or null when there is no session or no grant.</summary>
-    public static async Task<Grant?> SignedInGrantAsync(HttpContext context, GrantStore grants)
-    {
-        var session = await context.AuthenticateAsync(AuthExtensions.CookieScheme);
-        return session.Principal?.GetPersonId() is { } personId ? await grants.GetAsync(personId) : null;
-    }
-
     private static async ValueTask<object?> RequireCsrfHeader(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (AuthResults.HasCsrfHeader(context.HttpContext.Request))
-        {
-            return await next(context);
-        }
-
-        context.HttpContext.RequestServices.GetRequiredService<GatewayMetrics>().Rejected("csrf");
-        return AuthResults.CsrfRequired();
+        return CsrfHeader.IsPresent(context.HttpContext.Request) ? await next(context) : Refuse.CsrfRequired;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
+using WebexGateway.Refusals;
 
 namespace WebexGateway.Auth;
 
@@ -20,6 +21,7 @@ public static class AuthExtensions
         var services = builder.Services;
         services.AddSingleton<RedisTicketStore>();
         services.AddSingleton<WebexSignIn>();
+        services.AddSingleton<SignedInGrants>();
 
         services.AddAuthentication(options =>
             {
@@ -67,9 +69,11 @@ public static class AuthExtensions
                         await context.HttpContext.SignOutAsync(CookieScheme);
                     }
                 };
-                options.Events.OnRedirectToLogin = context => AuthResults.LoginRequired(context.HttpContext).ExecuteAsync(context.HttpContext);
-                options.Events.OnRedirectToAccessDenied = context => AuthResults.CsrfRequired().ExecuteAsync(context.HttpContext);
+                options.Events.OnRedirectToLogin = context => Refuse.LoginRequired(context.HttpContext).ExecuteAsync(context.HttpContext);
+                options.Events.OnRedirectToAccessDenied = context => Refuse.CsrfRequired.ExecuteAsync(context.HttpContext);
             });
+        // After ASP.NET Core made the cookie's format: the same format, remembering what it decrypted.
+        services.PostConfigure<CookieAuthenticationOptions>(CookieScheme, options => options.TicketDataFormat = new RememberedCookies(options.TicketDataFormat));
 
         services.AddOptions<OAuthOptions>(WebexScheme)
             .Configure<IOptions<WebexOptions>, WebexSignIn>((options, webex, signIn) =>

@@ -9,33 +9,19 @@ using WebexGateway.Telemetry;
 namespace WebexGateway.Auth;
 
 /// <summary>
-/// Sessions kept server-side: the cookie holds only a random id, so it stays small,
-/// and deleting the Redis entry ends the session on every instance at once.
+/// Sessions kept server-side: the cookie holds only a random id, so it stays small, and deleting the Redis entry ends
+/// the session on every instance at once. Reads are served decoded from the <see cref="RecordCache"/>.
 /// </summary>
-public sealed class RedisTicketStore : ITicketStore
+public sealed class RedisTicketStore(
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    IDataProtectionProvider protection,
+    TimeProvider time,
+    RecordCache cache,
+    ILogger<RedisTicketStore> logger) : ITicketStore
 {
-    private const string InvalidationKind = "session";
     private static readonly TimeSpan FallbackLifetime = TimeSpan.FromHours(8);
-    private readonly IConnectionMultiplexer _redis;
-    private readonly RedisKeys _keys;
-    private readonly TimeProvider _time;
-    private readonly StoreInvalidation _invalidation;
-    private readonly MemoryFallback<AuthenticationTicket> _fallback;
-    private readonly ILogger<RedisTicketStore> _logger;
-    private readonly IDataProtector _protector;
-
-    public RedisTicketStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<AuthenticationTicket> fallback, ILogger<RedisTicketStore> logger)
-    {
-        _redis = redis;
-        _keys = keys;
-        _time = time;
-        _invalidation = invalidation;
-        _fallback = fallback;
-        _logger = logger;
-        _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
-        fallback.FollowDeletions(invalidation, InvalidationKind);
-    }
+    private readonly IDataProtector _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
 
     public async Task<string> StoreAsync(AuthenticationTicket ticket)
     {
@@ -53,39 +39,45 @@ public sealed class RedisTicketStore : ITicketStore
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             // Sliding renewal is best effort: the stored session keeps its previous expiry.
-            Log.SessionRenewFailed(_logger, e.GetType().Name);
+            Log.SessionRenewFailed(logger, e.GetType().Name);
         }
     }
 
-    public Task<AuthenticationTicket?> RetrieveAsync(string key) => _fallback.ReadAsync(
-        InvalidationKind,
-        key,
-        () => _redis.GetDatabase().StringGetAsync(_keys.Session(key)),
-        value =>
-        {
-            try
-            {
-                return TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
-            }
-            catch (CryptographicException)
-            {
-                return null;
-            }
-        });
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key)
+        => await cache.GetOrReadAsync(CacheKey(key), _ => ReadFromRedisAsync(key));
 
     public async Task RemoveAsync(string key)
     {
-        await _redis.GetDatabase().KeyDeleteAsync(_keys.Session(key));
-        _fallback.Forget(key);
-        await _invalidation.PublishAsync(InvalidationKind, key);
+        await redis.GetDatabase().KeyDeleteAsync(keys.Session(key));
+        await cache.DeletedAsync(CacheKey(key));
+    }
+
+    private static string CacheKey(string sessionId) => "session:" + sessionId;
+
+    private async Task<AuthenticationTicket?> ReadFromRedisAsync(string key)
+    {
+        var value = await redis.GetDatabase().StringGetAsync(keys.Session(key));
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
     }
 
     private async Task WriteAsync(string key, AuthenticationTicket ticket)
     {
         var payload = _protector.Protect(TicketSerializer.Default.Serialize(ticket));
-        var lifetime = (ticket.Properties.ExpiresUtc ?? _time.GetUtcNow() + FallbackLifetime) - _time.GetUtcNow();
-        await _redis.GetDatabase().StringSetAsync(_keys.Session(key), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
-        _fallback.Remember(key, ticket);
+        var lifetime = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
+        await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+        await cache.WrittenAsync(CacheKey(key), ticket);
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

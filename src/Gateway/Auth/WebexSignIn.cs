@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
+using WebexGateway.Outbound;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Auth;
@@ -16,8 +17,6 @@ namespace WebexGateway.Auth;
 public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time,
     GatewayMetrics metrics, IOptions<TelemetryOptions> telemetry, ILogger<WebexSignIn> logger)
 {
-    public const string PeopleClient = "webex-people";
-
     public async Task OnCreatingTicketAsync(OAuthCreatingTicketContext context)
     {
         var token = context.TokenResponse.Response!.Deserialize(TokenJsonContext.Default.TokenResponse)!;
@@ -46,7 +45,7 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
         context.HandleResponse();
         metrics.SignIn("access_denied");
         Log.SignInFailed(logger, StatusCodes.Status403Forbidden, "access_denied");
-        return AuthResults.Page(
+        return AuthPages.Page(
                 StatusCodes.Status403Forbidden,
                 "Sign-in cancelled",
                 "Webex access was declined, so the gateway cannot call Webex for you. Sign in again and accept to continue.")
@@ -83,17 +82,17 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
             context.Response.Headers.RetryAfter = "5";
         }
 
-        return AuthResults.Page(status, title, message).ExecuteAsync(context.HttpContext);
+        return AuthPages.Page(status, title, message).ExecuteAsync(context.HttpContext);
     }
 
     private async Task<Person> GetMeAsync(string accessToken, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{webex.Value.ApiUrl}/v1/people/me");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        request.Options.Set(GatewayTelemetry.NoTraceContext, !telemetry.Value.PropagateTraceContextToWebex);
+        WebexHttp.ApplyTraceContextPolicy(request, telemetry.Value);
         try
         {
-            using var response = await httpClients.CreateClient(PeopleClient).SendAsync(request, cancellationToken);
+            using var response = await httpClients.CreateClient(WebexHttp.PeopleClient).SendAsync(request, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 throw new CallbackException(502, $"Webex answered {(int)response.StatusCode} when asked who signed in. Please try again.");

@@ -84,6 +84,12 @@ public sealed class RedisOptions
     public TimeSpan MemoryFallback { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// How long an instance serves a session or grant it decoded without reading Redis again. Every write and delete is
+    /// announced to the other instances at once; this bounds how stale a record can get when such a message is lost.
+    /// </summary>
+    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// When above 0, each grant write is followed by <c>WAIT</c> for this many replicas, so a grant acknowledged
     /// before a Sentinel failover is on the replica that gets promoted. Fewer acknowledgements log a warning.
     /// </summary>

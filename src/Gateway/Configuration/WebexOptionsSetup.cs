@@ -132,6 +132,11 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add("Redis:MemoryFallback must not be negative.");
         }
 
+        if (options.CacheLifetime <= TimeSpan.Zero || options.CacheLifetime > TimeSpan.FromHours(1))
+        {
+            errors.Add($"Redis:CacheLifetime must be more than zero and at most one hour (got {options.CacheLifetime}).");
+        }
+
         if (options.WaitForReplicas < 0)
         {
             errors.Add($"Redis:WaitForReplicas must be 0 (do not wait) or a number of replicas (got {options.WaitForReplicas}).");

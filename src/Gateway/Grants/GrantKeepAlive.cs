@@ -56,7 +56,7 @@ public sealed class GrantKeepAlive(
             foreach (var personId in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var grant = await grants.GetAsync(personId);
+                var grant = await grants.ReadAsync(personId);
                 if (grant is null)
                 {
                     continue;

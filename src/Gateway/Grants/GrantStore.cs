@@ -11,57 +11,45 @@ namespace WebexGateway.Grants;
 
 /// <summary>
 /// Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext. A sorted set indexes them by
-/// refresh-token expiry for the keep-alive. During a Redis outage, grants this instance read recently are served from
-/// memory while their access token is valid; a failed read never deletes anything.
+/// refresh-token expiry for the keep-alive. Reads on the request path are served decoded from the
+/// <see cref="RecordCache"/>; a refresh reads Redis itself. A failed read never deletes anything.
 /// </summary>
 public sealed class GrantStore
 {
-    private const string InvalidationKind = "grant";
+    /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
+    private const int ReplicaWaitMilliseconds = 500;
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger<GrantStore> _logger;
-    private readonly StoreInvalidation _invalidation;
-    private readonly MemoryFallback<Grant> _fallback;
+    private readonly RecordCache _cache;
     private readonly IDataProtector _protector;
-
-    /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
-    private const int ReplicaWaitMilliseconds = 500;
-
     private readonly int _waitForReplicas;
 
     public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        StoreInvalidation invalidation, MemoryFallback<Grant> fallback, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
+        RecordCache cache, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
     {
         _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _redis = redis;
         _keys = keys;
         _time = time;
         _logger = logger;
-        _invalidation = invalidation;
-        _fallback = fallback;
+        _cache = cache;
         _protector = protection.CreateProtector("WebexGateway.Grants.v1");
-        fallback.FollowDeletions(invalidation, InvalidationKind);
     }
 
-    public Task<Grant?> GetAsync(string personId) => _fallback.ReadAsync(
-        InvalidationKind,
-        personId,
-        () => _redis.GetDatabase().StringGetAsync(_keys.Grant(personId)),
-        value =>
-        {
-            try
-            {
-                return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
-            }
-            catch (Exception e) when (e is CryptographicException or JsonException)
-            {
-                // A grant written under a key ring this instance cannot read is as good as no grant.
-                Log.UnreadableGrant(_logger, e.GetType().Name);
-                return null;
-            }
-        },
-        usableInOutage: grant => grant.AccessTokenExpiresAt > _time.GetUtcNow());
+    /// <summary>The person's grant as this instance knows it: from memory when it has it, else from Redis.</summary>
+    public ValueTask<Grant?> GetAsync(string personId, CancellationToken cancellationToken = default)
+        => _cache.GetOrReadAsync(CacheKey(personId), _ => ReadFromRedisAsync(personId), cancellationToken);
+
+    /// <summary>The person's grant as Redis holds it now (another instance may have refreshed it); this instance keeps it.</summary>
+    public async Task<Grant?> ReadAsync(string personId)
+    {
+        var grant = await ReadFromRedisAsync(personId);
+        await _cache.KeepAsync(CacheKey(personId), grant);
+        return grant;
+    }
 
     public async Task SaveAsync(Grant grant)
     {
@@ -71,10 +59,46 @@ public sealed class GrantStore
         var saved = db.StringSetAsync(_keys.Grant(grant.PersonId), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
         var indexed = db.SortedSetAddAsync(_keys.GrantsByRefreshExpiry, grant.PersonId, grant.RefreshTokenExpiresAt.ToUnixTimeSeconds());
         await Task.WhenAll(saved, indexed);
-        _fallback.Remember(grant.PersonId, grant);
+        await _cache.WrittenAsync(CacheKey(grant.PersonId), grant);
         if (_waitForReplicas > 0)
         {
             await WaitForReplicasAsync(db);
+        }
+    }
+
+    public async Task DeleteAsync(string personId)
+    {
+        var db = _redis.GetDatabase();
+        await Task.WhenAll(db.KeyDeleteAsync(_keys.Grant(personId)), db.SortedSetRemoveAsync(_keys.GrantsByRefreshExpiry, personId));
+        await _cache.DeletedAsync(CacheKey(personId));
+    }
+
+    /// <summary>The people whose refresh token expires before <paramref name="before"/>.</summary>
+    public async Task<IReadOnlyList<string>> ExpiringBeforeAsync(DateTimeOffset before)
+    {
+        var members = await _redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.GrantsByRefreshExpiry, double.NegativeInfinity, before.ToUnixTimeSeconds());
+        return members.Select(m => (string)m!).ToList();
+    }
+
+    private static string CacheKey(string personId) => "grant:" + personId;
+
+    private async Task<Grant?> ReadFromRedisAsync(string personId)
+    {
+        var value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
+        }
+        catch (Exception e) when (e is CryptographicException or JsonException)
+        {
+            // A grant written under a key ring this instance cannot read is as good as no grant.
+            Log.UnreadableGrant(_logger, e.GetType().Name);
+            return null;
         }
     }
 
@@ -99,21 +123,6 @@ public sealed class GrantStore
         {
             Log.GrantNotReplicated(_logger, acknowledged, _waitForReplicas, ReplicaWaitMilliseconds, outcome);
         }
-    }
-
-    public async Task DeleteAsync(string personId)
-    {
-        var db = _redis.GetDatabase();
-        await Task.WhenAll(db.KeyDeleteAsync(_keys.Grant(personId)), db.SortedSetRemoveAsync(_keys.GrantsByRefreshExpiry, personId));
-        _fallback.Forget(personId);
-        await _invalidation.PublishAsync(InvalidationKind, personId);
-    }
-
-    /// <summary>The people whose refresh token expires before <paramref name="before"/>.</summary>
-    public async Task<IReadOnlyList<string>> ExpiringBeforeAsync(DateTimeOffset before)
-    {
-        var members = await _redis.GetDatabase().SortedSetRangeByScoreAsync(_keys.GrantsByRefreshExpiry, double.NegativeInfinity, before.ToUnixTimeSeconds());
-        return members.Select(m => (string)m!).ToList();
     }
 }
 

@@ -128,7 +128,7 @@ public sealed class RefreshCoordinator(
         {
             while (true)
             {
-                var current = await grants.GetAsync(personId);
+                var current = await grants.ReadAsync(personId);
                 if (current is null)
                 {
                     return new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");
@@ -177,7 +177,7 @@ public sealed class RefreshCoordinator(
     private async Task<RefreshOutcome> RefreshHoldingLockAsync(string personId, string staleAccessToken)
     {
         // Re-read under the lock: the previous holder may have refreshed between our read and our lock.
-        var current = await grants.GetAsync(personId);
+        var current = await grants.ReadAsync(personId);
         if (current is null)
         {
             return new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");

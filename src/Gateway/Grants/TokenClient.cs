@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using WebexGateway.Configuration;
+using WebexGateway.Outbound;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Grants;
@@ -86,7 +87,7 @@ public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options,
         using var request = new HttpRequestMessage(HttpMethod.Post, _webex.TokenUrl) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Options.Set(NoRetry, form["grant_type"] == "authorization_code");
-        request.Options.Set(GatewayTelemetry.NoTraceContext, _noTraceContext);
+        request.Options.Set(WebexHttp.NoTraceContext, _noTraceContext);
 
         HttpResponseMessage response;
         try

@@ -30,6 +30,6 @@ public sealed class ApiUrlConfigFilter(IOptions<WebexOptions> webex) : IProxyCon
 
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
         => ValueTask.FromResult(RouteToken.Of(route.Metadata).SendsWebexToken && route.CorsPolicy is null
-            ? route with { CorsPolicy = Extensions.GatewayCors.PolicyName }
+            ? route with { CorsPolicy = Apps.GatewayCors.PolicyName }
             : route);
 }

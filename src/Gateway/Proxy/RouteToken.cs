@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 
 namespace WebexGateway.Proxy;
@@ -26,7 +28,11 @@ public sealed record RouteToken(RouteTokenKind Kind, string? BotName, bool IsPub
 
     public bool SendsWebexToken => Kind != RouteTokenKind.None;
 
-    public static RouteToken Of(RouteModel? route) => Of(route?.Config.Metadata);
+    private static readonly ConditionalWeakTable<RouteConfig, RouteToken> ByRoute = [];
+
+    /// <summary>The token of the route a request matched, read from its metadata once per route configuration.</summary>
+    public static RouteToken Of(RouteModel? route)
+        => route is null ? None : ByRoute.GetValue(route.Config, config => Of(config.Metadata));
 
     /// <summary>The route's token; a value that <see cref="TryParse"/> refuses never gets this far (start-up validation).</summary>
     public static RouteToken Of(IReadOnlyDictionary<string, string>? metadata)

@@ -1,7 +1,8 @@
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using WebexGateway.Configuration;
+using WebexGateway.Outbound;
 using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -74,26 +75,48 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
     {
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
         var headers = context.ProxyRequest.Headers;
-        headers.Remove("Cookie");
-        headers.Remove("Forwarded");
-        foreach (var name in headers.Select(h => h.Key).Where(n => n.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase)).ToList())
+        var incoming = context.HttpContext.Request.Headers;
+
+        // Nothing of the browser's credentials or of its forwarding chain goes to Webex. Only what came in is looked for,
+        // so the usual call removes nothing but its cookie.
+        if (incoming.Cookie.Count > 0)
         {
-            headers.Remove(name);
+            headers.Remove(HeaderNames.Cookie);
         }
 
-        if (!_propagateTraceContext)
+        foreach (var (name, _) in incoming)
         {
-            // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
-            context.ProxyRequest.Options.Set(GatewayTelemetry.NoTraceContext, true);
-            foreach (var name in TraceContextHeaders)
+            if (name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("Forwarded", StringComparison.OrdinalIgnoreCase)
+                || (!_propagateTraceContext && IsTraceContextHeader(name)))
             {
                 headers.Remove(name);
             }
         }
 
-        headers.Authorization = new AuthenticationHeaderValue("Bearer", call.AccessToken);
+        if (!_propagateTraceContext)
+        {
+            // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
+            context.ProxyRequest.Options.Set(WebexHttp.NoTraceContext, true);
+        }
+
+        headers.Remove(HeaderNames.Authorization);
+        headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
         context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext, prefix);
         return ValueTask.CompletedTask;
+    }
+
+    private static bool IsTraceContextHeader(string name)
+    {
+        foreach (var header in TraceContextHeaders)
+        {
+            if (name.Equals(header, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private ValueTask TransformResponse(ResponseTransformContext context, string prefix)
@@ -104,31 +127,18 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             return ValueTask.CompletedTask;
         }
 
-        var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
         metrics.UpstreamResponse((int)response.StatusCode);
-        if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
+        if (context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity
+            && response.Headers.TryGetValues("TrackingID", out var trackingIds))
         {
-            context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
+            activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
         }
 
-        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized
+            && context.HttpContext.Features.GetRequiredFeature<WebexCall>().HoldBackUnauthorized)
         {
-            if (call.BotName is not null)
-            {
-                // The middleware answers 502: a bot token that Webex refuses is not the client's to fix.
-                context.SuppressResponseBody = true;
-                call.UnauthorizedHeldBack = true;
-            }
-            else if (call.CanReplay && call.Attempt == 1)
-            {
-                // Keep the response unstarted so the middleware can refresh and send the request again.
-                context.SuppressResponseBody = true;
-                call.UnauthorizedHeldBack = true;
-            }
-            else
-            {
-                call.UnauthorizedPassedOn = true;
-            }
+            // Unstarted, so the replay middleware can answer in its place.
+            context.SuppressResponseBody = true;
         }
 
         var links = context.HttpContext.Response.Headers.Link;

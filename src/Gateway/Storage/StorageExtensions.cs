@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
+using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
 
 namespace WebexGateway.Storage;
 
@@ -18,32 +20,75 @@ public static class StorageExtensions
         var services = builder.Services;
         services.AddSingleton<RedisKeys>();
         services.AddSingleton<RedisLock>();
-        services.AddSingleton<StoreInvalidation>();
-        services.AddSingleton(typeof(MemoryFallback<>));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
             var dataDirectory = Path.GetFullPath(options.DataDirectory, sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
             return new EmbeddedRedisServer(dataDirectory);
         });
-        services.AddSingleton<IConnectionMultiplexer>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
-            var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? sp.GetRequiredService<EmbeddedRedisServer>().ConnectionString
-                : options.ConnectionString;
-            var configuration = ConfigurationOptions.Parse(connectionString);
-            // Start even when Redis is down, and reconnect by itself when it is back.
-            configuration.AbortOnConnectFail = false;
-            configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
-            configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
-            configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
-            configuration.ClientName ??= "webex-gateway";
-            // While disconnected, fail at once instead of queueing: callers answer 503 (or serve from memory) within the request.
-            configuration.BacklogPolicy = BacklogPolicy.FailFast;
-            return ConnectionMultiplexer.Connect(configuration);
-        });
+        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(Configuration(sp)));
+        services.AddExceptionHandler<StoreUnavailableHandler>();
 
+        AddRecordCache(builder);
+        AddKeyRing(builder);
+        return builder;
+    }
+
+    /// <summary>
+    /// FusionCache's memory level with its Redis backplane, and no distributed level: the store of record is the
+    /// gateway's own encrypted keys. The backplane has a multiplexer of its own, so disposing the cache never closes the
+    /// gateway's, and when its subscription comes back after a drop every entry is marked stale, since what was
+    /// published meanwhile is lost.
+    /// </summary>
+    private static void AddRecordCache(IHostApplicationBuilder builder)
+    {
+        // FusionCache logs each call below Warning.
+        builder.Logging.AddFilter("ZiggyCreatures.Caching.Fusion", LogLevel.Warning);
+        var services = builder.Services;
+        services.AddSingleton<RecordCache>();
+        services.AddFusionCache()
+            .WithoutDistributedCache()
+            .WithOptions((sp, options) =>
+            {
+                var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+                // The channel is per key prefix: gateways sharing a Redis but not a prefix never hear of each other's records.
+                options.BackplaneChannelPrefix = redis.KeyPrefix + "records";
+                options.WaitForInitialBackplaneSubscribe = true;
+                options.DefaultEntryOptions = new FusionCacheEntryOptions
+                {
+                    Duration = redis.CacheLifetime,
+                    IsFailSafeEnabled = redis.MemoryFallback > TimeSpan.Zero,
+                    FailSafeMaxDuration = redis.MemoryFallback > TimeSpan.Zero ? redis.MemoryFallback : redis.CacheLifetime,
+                    FailSafeThrottleDuration = TimeSpan.FromSeconds(10),
+                    // A hung Redis costs a request 100 ms when a stale record can answer it.
+                    FactorySoftTimeout = TimeSpan.FromMilliseconds(100),
+                    // Reads are not news: only writes and deletes go to the other instances (RecordCache).
+                    SkipBackplaneNotifications = true,
+                };
+            })
+            .WithBackplane(sp => new RedisBackplane(
+                Options.Create(new RedisBackplaneOptions
+                {
+                    ConnectionMultiplexerFactory = async () =>
+                    {
+                        var backplane = await ConnectionMultiplexer.ConnectAsync(Configuration(sp, "webex-gateway-backplane"));
+                        backplane.ConnectionRestored += (_, e) =>
+                        {
+                            if (e.ConnectionType == ConnectionType.Subscription)
+                            {
+                                var cache = sp.GetRequiredService<IFusionCache>();
+                                _ = cache.ClearAsync(allowFailSafe: true, cache.CreateEntryOptions(o => o.SkipBackplaneNotifications = true)).AsTask();
+                            }
+                        };
+                        return backplane;
+                    },
+                }),
+                sp.GetService<ILogger<RedisBackplane>>()));
+    }
+
+    private static void AddKeyRing(IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
         var dataProtection = services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         var keyRing = builder.Configuration.GetSection(KeyRingOptions.Section).Get<KeyRingOptions>();
         if (!string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath))
@@ -56,6 +101,25 @@ public static class StorageExtensions
         services.AddOptions<KeyManagementOptions>()
             .Configure<IConnectionMultiplexer, RedisKeys>((options, redis, keys) =>
                 options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), keys.DataProtectionKeys));
-        return builder;
+    }
+
+    /// <summary>The configured Redis (or the embedded store), set up to start while Redis is down and to fail fast.</summary>
+    private static ConfigurationOptions Configuration(IServiceProvider services, string clientName = "webex-gateway")
+    {
+        var options = services.GetRequiredService<IOptions<RedisOptions>>().Value;
+        var connectionString = string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? services.GetRequiredService<EmbeddedRedisServer>().ConnectionString
+            : options.ConnectionString;
+        var configuration = ConfigurationOptions.Parse(connectionString);
+        // Start even when Redis is down, and reconnect by itself when it is back.
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
+        configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
+        configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
+        configuration.ReconnectRetryPolicy ??= new LinearRetry(500);
+        configuration.ClientName ??= clientName;
+        // While disconnected, fail at once instead of queueing: callers answer 503 (or serve from memory) within the request.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        return configuration;
     }
 }

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using StackExchange.Redis;
-using WebexGateway.Auth;
+using WebexGateway.Refusals;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Storage;
@@ -17,7 +17,7 @@ public sealed class StoreUnavailableHandler(GatewayMetrics metrics, ILogger<Stor
 
         metrics.RedisError("request");
         Log.StoreUnavailable(logger, exception.GetType().Name);
-        await AuthResults.Unavailable("The gateway's store is not answering; try again shortly.").ExecuteAsync(httpContext);
+        await Refuse.StoreUnavailable.ExecuteAsync(httpContext);
         return true;
     }
 }

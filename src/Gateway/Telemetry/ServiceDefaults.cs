@@ -23,22 +23,10 @@ public static class ServiceDefaults
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
         builder.Services.AddSingleton<GatewayMetrics>();
-        SelectivePropagator.Install();
+        
 
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("webex-gateway"))
-            .WithTracing(tracing => tracing
-                .AddSource(GatewayTelemetry.SourceName, "Yarp.ReverseProxy")
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsHealthProbe(context.Request.Path))
-                .AddHttpClientInstrumentation(options => options.EnrichWithHttpResponseMessage = (activity, response) =>
-                {
-                    // Webex's TrackingID on the outbound span: a support case names it, the trace is found by it.
-                    if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
-                    {
-                        activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
-                    }
-                })
-                .AddRedisInstrumentation())
             .WithMetrics(metrics =>
             {
                 metrics
@@ -50,6 +38,27 @@ public static class ServiceDefaults
                     metrics.AddPrometheusExporter();
                 }
             });
+
+        // Spans nobody receives are not made at all: tracing is on when an OTLP endpoint is set, or when a sampler is
+        // named (OTEL_TRACES_SAMPLER, for an exporter added in code). The SDK then samples as OTEL_TRACES_SAMPLER and
+        // OTEL_TRACES_SAMPLER_ARG say, parent-based by default.
+        var exportsTraces = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+        if (exportsTraces || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+        {
+            otel.WithTracing(tracing => tracing
+                .AddSource(GatewayTelemetry.SourceName, "Yarp.ReverseProxy")
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsHealthProbe(context.Request.Path))
+                .AddHttpClientInstrumentation(options => options.EnrichWithHttpResponseMessage = (activity, response) =>
+                {
+                    // Webex's TrackingID on the outbound span: a support case names it, the trace is found by it.
+                    if (response.Headers.TryGetValues("TrackingID", out var trackingIds))
+                    {
+                        activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());
+                    }
+                })
+                .AddRedisInstrumentation());
+        }
 
         // OTLP only where a collector is configured; without one nothing leaves the process.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

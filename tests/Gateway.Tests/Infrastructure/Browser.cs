@@ -33,7 +33,7 @@ public sealed class Browser : IDisposable
         Action<HttpRequestHeaders>? headers = null)
     {
         using var request = new HttpRequestMessage(method, url) { Content = content };
-        request.Options.Set(WebexGateway.Telemetry.GatewayTelemetry.NoTraceContext, true);
+        request.Options.Set(WebexGateway.Outbound.WebexHttp.NoTraceContext, true);
         if (csrf)
         {
             request.Headers.Add("X-CSRF", "1");

@@ -19,7 +19,9 @@ public sealed class TelemetryTests(RedisFixture redis)
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
         await using var world = await TestWorld.StartAsync(redis);
-        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, services: services =>
+        // A sampler named turns tracing on for the exporter added here; with none and no OTLP endpoint, no span is made.
+        var sampled = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on" };
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: sampled, services: services =>
         {
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
             services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddInMemoryExporter(metrics));

@@ -2,7 +2,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 
-namespace WebexGateway.Extensions;
+namespace WebexGateway.Apps;
 
 public static class StaticApps
 {

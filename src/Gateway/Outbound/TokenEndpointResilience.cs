@@ -3,8 +3,9 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using WebexGateway.Configuration;
+using WebexGateway.Grants;
 
-namespace WebexGateway.Grants;
+namespace WebexGateway.Outbound;
 
 /// <summary>
 /// Retries with backoff and a circuit breaker for the token endpoint, inside one overall timeout.

@@ -1,10 +1,10 @@
 using OpenTelemetry.Context.Propagation;
 
-namespace WebexGateway.Telemetry;
+namespace WebexGateway.Outbound;
 
 /// <summary>
 /// OpenTelemetry's HttpClient instrumentation injects trace context into every outgoing request, whatever the
-/// handler's own propagator says. This one skips requests marked with <see cref="GatewayTelemetry.NoTraceContext"/>:
+/// handler's own propagator says. This one skips requests marked with <see cref="WebexHttp.NoTraceContext"/>:
 /// the gateway's calls to Webex, unless <c>Telemetry:PropagateTraceContextToWebex</c> is on. Extraction is unchanged.
 /// </summary>
 internal sealed class SelectivePropagator(TextMapPropagator inner) : TextMapPropagator
@@ -23,7 +23,7 @@ internal sealed class SelectivePropagator(TextMapPropagator inner) : TextMapProp
 
     public override void Inject<T>(PropagationContext context, T carrier, Action<T, string, string> setter)
     {
-        if (carrier is HttpRequestMessage request && request.Options.TryGetValue(GatewayTelemetry.NoTraceContext, out var skip) && skip)
+        if (carrier is HttpRequestMessage request && request.Options.TryGetValue(WebexHttp.NoTraceContext, out var skip) && skip)
         {
             return;
         }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 
-namespace WebexGateway.Extensions;
+namespace WebexGateway.Apps;
 
 /// <summary>
 /// Cross-origin frontends: the origins in <c>Gateway:AllowedOrigins</c> may call <c>/auth/*</c> and the Webex routes
@@ -15,7 +15,7 @@ public static class GatewayCors
     public static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
     /// <summary>What a frontend may send besides the CORS-safelisted headers.</summary>
-    public static readonly string[] Headers = [Auth.AuthResults.CsrfHeader, "Content-Type"];
+    public static readonly string[] Headers = [Auth.CsrfHeader.Name, "Content-Type"];
 
     /// <summary>What a frontend's script may read besides the CORS-safelisted response headers: pagination, support ids, back-off.</summary>
     public static readonly string[] ExposedHeaders = ["Link", "TrackingID", "Retry-After"];

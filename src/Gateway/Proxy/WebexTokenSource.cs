@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Auth;
+using WebexGateway.Configuration;
+using WebexGateway.Grants;
+using WebexGateway.Refusals;
+using WebexGateway.Telemetry;
+
+namespace WebexGateway.Proxy;
+
+/// <summary>
+/// Answers one question for a call on a Webex route: what Bearer does it carry? A user route carries the session's
+/// grant, refreshed first when it expires within <c>Webex:RefreshBeforeExpiry</c>; a bot route carries the bot's token,
+/// and unless it is public, only for a signed-in person who still has a grant.
+/// </summary>
+public sealed class WebexTokenSource(
+    SignedInGrants signedIn,
+    RefreshCoordinator refresher,
+    TimeProvider time,
+    IOptions<WebexOptions> webex,
+    GatewayMetrics metrics,
+    ILogger<WebexTokenSource> logger)
+{
+    private static readonly CallToken LoginRequired = new CallToken.LoginRequired();
+
+    public async ValueTask<CallToken> GetAsync(HttpContext context, RouteToken route)
+    {
+        try
+        {
+            if (route.Kind == RouteTokenKind.Bot && route.IsPublic)
+            {
+                return BotToken(route);
+            }
+
+            Grant? grant;
+            using (GatewayTelemetry.ActivitySource.StartActivity("grant.lookup"))
+            {
+                grant = await signedIn.GetAsync(context);
+            }
+
+            if (grant is null)
+            {
+                return LoginRequired;
+            }
+
+            GatewayTelemetry.TagUser(context, grant.PersonId);
+            if (route.Kind == RouteTokenKind.Bot)
+            {
+                return BotToken(route);
+            }
+
+            return grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow())
+                ? await RefreshedAsync(grant, context.RequestAborted)
+                : new CallToken.User(grant);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            metrics.RedisError("request");
+            Log.StoreUnavailable(logger, e.GetType().Name);
+            return new CallToken.Unavailable(Refuse.StoreUnavailable);
+        }
+    }
+
+    // Start-up validation guarantees the bot's token is configured.
+    private CallToken BotToken(RouteToken route) => new CallToken.Bot(route.BotName!, webex.Value.BotToken(route.BotName!)!);
+
+    private async Task<CallToken> RefreshedAsync(Grant grant, CancellationToken cancellationToken)
+    {
+        var outcome = await refresher.RefreshAsync(grant.PersonId, grant.AccessToken, RefreshTrigger.Expiry, cancellationToken);
+        return outcome.Status switch
+        {
+            RefreshStatus.Refreshed => new CallToken.User(outcome.Grant!),
+            RefreshStatus.LoginRequired => LoginRequired,
+            // The old token still works: use it rather than fail the request.
+            RefreshStatus.Unavailable when grant.AccessTokenExpiresAt > time.GetUtcNow() => new CallToken.User(grant),
+            _ => new CallToken.Unavailable(Refuse.RefreshFailed(outcome.Failure)),
+        };
+    }
+}

@@ -1,0 +1,61 @@
+using WebexGateway.Auth;
+using WebexGateway.Grants;
+
+namespace WebexGateway.Refusals;
+
+/// <summary>The catalogue of every refusal the gateway answers with: the auth endpoints, the proxy and upstream failures.</summary>
+public static class Refuse
+{
+    public static readonly Refusal CsrfRequired = new(StatusCodes.Status403Forbidden, "csrf_header_required",
+        $"This endpoint requires the header '{CsrfHeader.Name}: 1'.", "csrf");
+
+    public static readonly Refusal DotSegments = new(StatusCodes.Status400BadRequest, "bad_request",
+        "Paths of Webex routes must not contain '.' or '..' segments.", "bad_input");
+
+    public static readonly Refusal Tunnel = new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
+        "CONNECT is not forwarded to Webex.")
+    {
+        Allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+    };
+
+    public static readonly Refusal StoreUnavailable = new(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable",
+        "The gateway's store is not answering; try again shortly.")
+    {
+        RetryAfterSeconds = 5,
+    };
+
+    public static readonly Refusal RefreshUnavailable = new(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable",
+        "The Webex token could not be refreshed right now; try again shortly.")
+    {
+        RetryAfterSeconds = 5,
+    };
+
+    public static readonly Refusal TokenEndpointTimeout = new(StatusCodes.Status504GatewayTimeout, "token_endpoint_timeout",
+        "Webex's token endpoint did not answer in time; try again shortly.")
+    {
+        RetryAfterSeconds = 5,
+    };
+
+    /// <summary>A refresh that could not be done now: 504 when the token endpoint timed out, 503 otherwise; the grant is kept.</summary>
+    public static Refusal RefreshFailed(TokenFailure? failure) => failure == TokenFailure.TimedOut ? TokenEndpointTimeout : RefreshUnavailable;
+
+    /// <summary>No session, or a session whose person has no grant: sign in, and come back to the page that asked.</summary>
+    public static Refusal LoginRequired(HttpContext context) => new(StatusCodes.Status401Unauthorized, "login_required",
+        "Sign in with Webex first.", "login_required")
+    {
+        LoginUrl = AuthPages.LoginUrl(context),
+    };
+
+    /// <summary>A bot token does not expire and cannot be refreshed: Webex refusing it is the gateway's misconfiguration.</summary>
+    public static Refusal BotTokenInvalid(string bot) => new(StatusCodes.Status502BadGateway, "bot_token_invalid",
+        $"Webex rejected the token of the bot '{bot}': it is invalid or was revoked. Ask the gateway's operators to check Webex:Bots:{bot}:Token.",
+        "bot_token_invalid");
+
+    /// <summary>YARP's empty 502, 503 or 504 for a forward that failed, said in words; <paramref name="toWebex"/> is false on an app route.</summary>
+    public static Refusal UpstreamFailed(int status, bool toWebex) => status switch
+    {
+        StatusCodes.Status504GatewayTimeout => new(status, "upstream_unavailable", $"{(toWebex ? "Webex" : "The app's upstream")} did not answer in time."),
+        StatusCodes.Status503ServiceUnavailable => new(status, "upstream_unavailable", $"No {(toWebex ? "Webex" : "app")} destination is available."),
+        _ => new(StatusCodes.Status502BadGateway, "upstream_unavailable", $"{(toWebex ? "Webex" : "The app's upstream")} could not be reached."),
+    };
+}

@@ -1,0 +1,33 @@
+using ZiggyCreatures.Caching.Fusion;
+
+namespace WebexGateway.Storage;
+
+/// <summary>
+/// Sessions and grants as this instance last decoded them, so a signed-in call costs no Redis round trip and no
+/// decryption. Redis stays the store of record: every write goes there first, then here, and every other instance
+/// hears of it over the backplane (a delete removes their copy, a write marks it stale). What an instance may have
+/// missed while its subscription was down is bounded by <c>Redis:CacheLifetime</c>, and the whole cache is marked stale
+/// when the subscription comes back. While Redis is down, what is cached is served for up to <c>Redis:MemoryFallback</c>.
+/// </summary>
+public sealed class RecordCache(IFusionCache cache)
+{
+    private readonly FusionCacheEntryOptions _tellOtherInstances = cache.CreateEntryOptions(options => options.SkipBackplaneNotifications = false);
+
+    /// <summary>The cached record, or what <paramref name="read"/> finds in Redis (null included) when there is none yet.</summary>
+    public ValueTask<T?> GetOrReadAsync<T>(string key, Func<CancellationToken, Task<T?>> read, CancellationToken cancellationToken = default)
+        where T : class
+        => cache.GetOrSetAsync<T?>(key, (_, cancel) => read(cancel), token: cancellationToken);
+
+    /// <summary>What this instance just read from Redis itself: kept here, the others are not told.</summary>
+    public ValueTask KeepAsync<T>(string key, T? value)
+        where T : class
+        => cache.SetAsync(key, value);
+
+    /// <summary>A record just written to Redis: kept here; the other instances drop their copy and read it again.</summary>
+    public ValueTask WrittenAsync<T>(string key, T value)
+        where T : class
+        => cache.SetAsync(key, value, _tellOtherInstances);
+
+    /// <summary>A record just deleted from Redis: gone here and on every other instance.</summary>
+    public ValueTask DeletedAsync(string key) => cache.RemoveAsync(key, _tellOtherInstances);
+}
