@@ -30,7 +30,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseStaticApps();
 app.UseCors();
-app.UseAuthentication();
+app.UseWebexAuthentication();
 
 app.MapDefaultEndpoints();
 app.MapAuthApi();

@@ -102,4 +102,11 @@ public static class AuthExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// The authentication middleware serves one request: the OAuth callback (there is no default scheme; the session is
+    /// read only where it is needed). Anywhere else it would build the OAuth handler for every call just to hear "not mine".
+    /// </summary>
+    public static IApplicationBuilder UseWebexAuthentication(this IApplicationBuilder app)
+        => app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth => auth.UseAuthentication());
 }

@@ -23,7 +23,6 @@ public sealed class WebexOAuthHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     IOptions<WebexOptions> webex,
-    TokenClient tokens,
     IConnectionMultiplexer redis,
     RedisKeys keys)
     : OAuthHandler<OAuthOptions>(options, logger, encoder)
@@ -62,6 +61,9 @@ public sealed class WebexOAuthHandler(
         context.Properties.Items.Remove(OAuthConstants.CodeVerifierKey);
         try
         {
+            // Resolved here, not injected: the authentication middleware makes this handler for every request, to ask
+            // whether it is the callback, and a typed client costs a client from the factory.
+            var tokens = Context.RequestServices.GetRequiredService<TokenClient>();
             var response = await tokens.ExchangeCodeAsync(context.Code, webex.Value.RedirectUri ?? context.RedirectUri, codeVerifier, Context.RequestAborted);
             return OAuthTokenResponse.Success(JsonSerializer.SerializeToDocument(response, TokenJsonContext.Default.TokenResponse));
         }

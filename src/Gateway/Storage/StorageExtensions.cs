@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
+using WebexGateway.Telemetry;
 using ZiggyCreatures.Caching.Fusion;
 using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
 
@@ -64,6 +65,17 @@ public static class StorageExtensions
                     FactorySoftTimeout = TimeSpan.FromMilliseconds(100),
                     // Reads are not news: only writes and deletes go to the other instances (RecordCache).
                     SkipBackplaneNotifications = true,
+                };
+            })
+            .WithPostSetup((sp, cache) =>
+            {
+                var metrics = sp.GetRequiredService<GatewayMetrics>();
+                var logger = sp.GetRequiredService<ILogger<RecordCache>>();
+                cache.Events.FailSafeActivate += (_, e) =>
+                {
+                    var kind = e.Key.StartsWith("grant:", StringComparison.Ordinal) ? "grant" : "session";
+                    metrics.RedisError($"read_{kind}");
+                    Log.ServedFromMemory(logger, kind, "the store did not answer");
                 };
             })
             .WithBackplane(sp => new RedisBackplane(

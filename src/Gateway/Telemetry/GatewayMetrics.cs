@@ -58,8 +58,10 @@ public sealed class GatewayMetrics
 
     public void Rejected(string reason) => _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
+    private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
     public void UpstreamResponse(int? statusCode) => _upstreamResponses.Add(1, new KeyValuePair<string, object?>(
-        "status_class", statusCode is { } code and >= 100 and < 600 ? $"{code / 100}xx" : "error"));
+        "status_class", statusCode is { } code and >= 100 and < 600 ? StatusClasses[(code / 100) - 1] : "error"));
 
     public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
