@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
+using System.Net;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace WebexGateway.Proxy;
 
@@ -19,11 +21,17 @@ public sealed class ApiUrlConfigFilter(IOptions<WebexOptions> webex) : IProxyCon
             return ValueTask.FromResult(cluster);
         }
 
+        // HTTP/1.1 on a pool of connections: concurrent calls do not queue behind one HTTP/2 connection's streams.
         return ValueTask.FromResult(cluster with
         {
             Destinations = new Dictionary<string, DestinationConfig>
             {
                 ["webex-api"] = new() { Address = webex.Value.ApiUrl! },
+            },
+            HttpRequest = (cluster.HttpRequest ?? new ForwarderRequestConfig()) with
+            {
+                Version = cluster.HttpRequest?.Version ?? HttpVersion.Version11,
+                VersionPolicy = cluster.HttpRequest?.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
             },
         });
     }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -16,7 +17,17 @@ namespace WebexGateway.Proxy;
 /// </summary>
 public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<TelemetryOptions> telemetry, GatewayMetrics metrics) : ITransformProvider
 {
-    private static readonly string[] TraceContextHeaders = ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
+    private static readonly FrozenSet<string> TraceContextHeaders =
+        new[] { "traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string> WithheldHeaders = new[]
+    {
+        HeaderNames.Host, HeaderNames.Cookie, HeaderNames.Authorization, "Forwarded",
+        HeaderNames.Connection, HeaderNames.TransferEncoding, HeaderNames.KeepAlive, HeaderNames.Upgrade, HeaderNames.ProxyConnection,
+        HeaderNames.ProxyAuthenticate, "Proxy-Authentication-Info", HeaderNames.ProxyAuthorization, "Proxy-Features", "Proxy-Instruction",
+        "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", HeaderNames.UpgradeInsecureRequests, HeaderNames.TE, HeaderNames.AltSvc,
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
 
@@ -41,6 +52,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         // Start-up validation guarantees the form <prefix>/{**path}.
         var prefix = RouteToken.PrefixOf(context.Route.Match.Path) ?? "";
         context.UseDefaultForwarders = false;
+        context.CopyRequestHeaders = false;
         context.AddRequestTransform(request => TransformRequest(request, prefix));
         context.AddResponseTransform(response => TransformResponse(response, prefix));
     }
@@ -73,24 +85,13 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
 
     private ValueTask TransformRequest(RequestTransformContext context, string prefix)
     {
-        var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
-        var headers = context.ProxyRequest.Headers;
         var incoming = context.HttpContext.Request.Headers;
-
-        // Nothing of the browser's credentials or of its forwarding chain goes to Webex. Only what came in is looked for,
-        // so the usual call removes nothing but its cookie.
-        if (incoming.Cookie.Count > 0)
+        var smuggling = incoming.ContainsKey(HeaderNames.TransferEncoding) && incoming.ContainsKey(HeaderNames.ContentLength);
+        foreach (var (name, values) in incoming)
         {
-            headers.Remove(HeaderNames.Cookie);
-        }
-
-        foreach (var (name, _) in incoming)
-        {
-            if (name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase)
-                || name.Equals("Forwarded", StringComparison.OrdinalIgnoreCase)
-                || (!_propagateTraceContext && IsTraceContextHeader(name)))
+            if (!IsWithheld(name) && !(smuggling && name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)))
             {
-                headers.Remove(name);
+                RequestTransform.AddHeader(context, name, values);
             }
         }
 
@@ -100,24 +101,23 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             context.ProxyRequest.Options.Set(WebexHttp.NoTraceContext, true);
         }
 
-        headers.Remove(HeaderNames.Authorization);
-        headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
+        var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
+        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
         context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext, prefix);
         return ValueTask.CompletedTask;
     }
 
-    private static bool IsTraceContextHeader(string name)
-    {
-        foreach (var header in TraceContextHeaders)
-        {
-            if (name.Equals(header, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>
+    /// The headers of the browser's request that Webex never sees: its credentials (the gateway's cookies, any
+    /// Authorization of its own), its forwarding chain, hop-by-hop headers (the ones YARP itself never copies), the Host
+    /// (Webex's own is sent) and, unless ops turned it on, its trace context. The rest is copied once, here, rather than
+    /// copied by YARP and then taken out again.
+    /// </summary>
+    private bool IsWithheld(string name) =>
+        name.StartsWith(':')
+        || WithheldHeaders.Contains(name)
+        || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase)
+        || (!_propagateTraceContext && TraceContextHeaders.Contains(name));
 
     private ValueTask TransformResponse(ResponseTransformContext context, string prefix)
     {

@@ -11,7 +11,12 @@ namespace WebexGateway.Storage;
 /// </summary>
 public sealed class RecordCache(IFusionCache cache)
 {
-    private readonly FusionCacheEntryOptions _tellOtherInstances = cache.CreateEntryOptions(options => options.SkipBackplaneNotifications = false);
+    // Published before the caller goes on, so that a client whose logout or refresh was answered finds the other instances told.
+    private readonly FusionCacheEntryOptions _tellOtherInstances = cache.CreateEntryOptions(options =>
+    {
+        options.SkipBackplaneNotifications = false;
+        options.AllowBackgroundBackplaneOperations = false;
+    });
 
     /// <summary>The cached record, or what <paramref name="read"/> finds in Redis (null included) when there is none yet.</summary>
     public ValueTask<T?> GetOrReadAsync<T>(string key, Func<CancellationToken, Task<T?>> read, CancellationToken cancellationToken = default)
