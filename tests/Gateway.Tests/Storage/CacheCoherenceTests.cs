@@ -1,0 +1,370 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using WebexGateway.Tests.Infrastructure;
+
+namespace WebexGateway.Tests.Storage;
+
+/// <summary>
+/// Sessions and grants cached in each instance, decoded, with invalidation over Redis pub/sub (<c>Redis:CacheLifetime</c>):
+/// the request path costs no Redis command, yet what one instance changes (logout, refresh, a revoked grant) is what
+/// every other instance serves next, and a lost message is stale for at most <c>Redis:CacheLifetime</c>, or until the
+/// instance's subscription is restored.
+/// </summary>
+/// <remarks>
+/// The cross-instance tests give every gateway a <c>Redis:CacheLifetime</c> of ten minutes, so that within a test only
+/// the invalidation can explain another instance seeing a change. Where a test needs to see or disturb one gateway's
+/// Redis traffic alone, that gateway reaches Redis through a <see cref="RedisRelay"/>.
+/// </remarks>
+[Collection(GatewayCollection.Name)]
+public sealed class CacheCoherenceTests(RedisFixture redis)
+{
+    private const string SessionCookie = "webex-gateway.session";
+
+    /// <summary>Far longer than any test: only an invalidation can make an instance drop what it cached.</summary>
+    private static readonly Dictionary<string, string?> LongCache = new() { ["Redis:CacheLifetime"] = "00:10:00" };
+
+    /// <summary>
+    /// What the connection multiplexer sends by itself to set up, watch and keep its connections (handshake, heartbeat,
+    /// topology, subscriptions): not a request's doing.
+    /// </summary>
+    private static readonly HashSet<string> ConnectionHousekeeping = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "HELLO", "AUTH", "CLIENT", "SELECT", "PING", "ECHO", "INFO", "CONFIG", "CLUSTER", "SENTINEL", "ROLE", "COMMAND",
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "QUIT",
+    };
+
+    /// <summary>
+    /// Counted at a relay in front of the gateway rather than on the server: the embedded Garnet the tests use without
+    /// GATEWAY_TEST_REDIS answers MONITOR with "unknown command" and fills <c>INFO commandstats</c> only when started with
+    /// <c>--commandstats-monitor</c>, and on redis-server both see every client of the shared server. The relay sees this
+    /// gateway's connections and nothing else, the same way on redis-server and on Garnet. The window opens after
+    /// start-up, sign-in and one warm-up call, so the keep-alive's first run and the key ring's first read are outside it;
+    /// what the multiplexer sends by itself (heartbeats, reconnects) is not counted.
+    /// </summary>
+    [Fact]
+    public async Task Once_an_instance_has_seen_a_session_200_requests_with_a_valid_token_cost_no_Redis_command()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway(redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+
+        // The relay does see this gateway's work with Redis: the sign-in wrote the session and the grant through it.
+        Assert.Contains(relay.Commands, c => c.Arguments.Any(a => a.StartsWith($"{world.KeyPrefix}session:", StringComparison.Ordinal)));
+        Assert.Contains(relay.Commands, c => c.Arguments.Any(a => a.StartsWith($"{world.KeyPrefix}grant:", StringComparison.Ordinal)));
+
+        var windowOpens = relay.Commands.Count;
+        world.Webex.Reset();
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        }
+
+        var inWindow = relay.Commands.Skip(windowOpens).ToList();
+        var fromRequests = inWindow.Where(c => !IsConnectionHousekeeping(c)).ToList();
+
+        Assert.Equal(200, world.Webex.Requests.Count);
+        Assert.Equal(0, world.Webex.TokenCalls);
+        Assert.True(fromRequests.Count == 0,
+            $"200 requests sent {fromRequests.Count} Redis commands (expected none), e.g.:\n{string.Join("\n", fromRequests.Take(12))}");
+    }
+
+    [Fact]
+    public async Task A_logout_on_one_instance_is_401_on_another_that_cached_the_session_within_one_second()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        // The same cookie, kept where A's logout cannot delete it: the other tab, or whoever copied it.
+        using var tab = SameCookie(browser, a);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(a), csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode); // B has it cached now
+
+        Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(a.Address, "/auth/logout"))).StatusCode);
+        var loggedOut = Stopwatch.StartNew();
+
+        await AssertLoginRequiredWithinAsync(tab, b, loggedOut, TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task After_one_instance_refreshes_another_sends_the_new_token_at_once_and_refreshes_nothing()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+        var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        world.Webex.ExpireAccessTokens();
+        world.Webex.Reset();
+
+        // A: 401 with the old token, one refresh, the replay with the new one.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
+        var newToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        Assert.NotEqual(oldToken, newToken);
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        var refreshedAt = world.Webex.Requests.Count;
+
+        // B, right after A's response: straight to Webex with the new token.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+
+        var fromB = world.Webex.Requests.Skip(refreshedAt).Select(r => r.Headers["Authorization"]).ToList();
+        Assert.True(fromB.All(h => h != $"Bearer {oldToken}"), $"B sent the token A had replaced ({fromB.Count} request(s) to Webex)");
+        Assert.Equal(new[] { $"Bearer {newToken}" }, fromB);
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        Assert.Equal(1, world.Webex.TokenCalls);
+    }
+
+    /// <remarks>
+    /// A refreshes ahead of expiry on every request (<c>Webex:RefreshBeforeExpiry</c> longer than a token lives), so A's
+    /// refresh meets <c>invalid_grant</c> while the access token B cached is still good at Webex: had B kept its copy of the
+    /// grant, Webex would answer it 200.
+    /// </remarks>
+    [Fact]
+    public async Task A_grant_one_instance_deletes_after_invalid_grant_is_401_on_another_within_one_second()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(new Dictionary<string, string?>(LongCache) { ["Webex:RefreshBeforeExpiry"] = "30.00:00:00" });
+        var b = world.AddGateway(LongCache);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(b.Address);
+        using var tab = SameCookie(browser, b);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        world.Webex.RevokeRefreshTokens();
+
+        var onA = await browser.GetAsync(Api(a), csrf: true);
+        var deleted = Stopwatch.StartNew();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, onA.StatusCode);
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        Assert.DoesNotContain((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.StartsWith($"{world.KeyPrefix}grant:", StringComparison.Ordinal));
+        Assert.Contains((await world.Redis.DumpAsync(world.KeyPrefix)).Keys, k => k.StartsWith($"{world.KeyPrefix}session:", StringComparison.Ordinal));
+        await AssertLoginRequiredWithinAsync(tab, b, deleted, TimeSpan.FromSeconds(1));
+    }
+
+    /// <remarks>
+    /// What this proves: B's subscription carries the logout's invalidation message, the relay in front of B withholds it
+    /// (and records it, so it is known to have been published and lost), then drops B's subscribed connection. B's cache
+    /// lifetime is ten minutes, so B answering 401 within seconds can only be B dropping its cache when its subscription
+    /// was restored. (<c>CLIENT KILL TYPE pubsub</c> on the server does drop the subscription, on redis-server and Garnet
+    /// alike, but it races the publish: the message may arrive before the kill, or after the resubscription, which takes
+    /// some 30 ms; and it drops every other subscriber on the shared server too.)
+    /// </remarks>
+    [Fact]
+    public async Task A_logout_whose_message_another_instance_lost_is_401_there_once_its_subscription_is_restored()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        using var tab = SameCookie(browser, a);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        var subscription = await SubscriptionUnderPrefixAsync(relay, world.KeyPrefix);
+
+        relay.LoseMessagesOnSubscribedLinks();
+        Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(a.Address, "/auth/logout"))).StatusCode);
+        await WaitForAsync(() => relay.LostMessages.Any(m => m.Channel.Contains(world.KeyPrefix, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(5), "the logout's invalidation message reached B's subscription (and was withheld)");
+        await Task.Delay(300); // whatever else the logout publishes is withheld too
+        Assert.True(relay.CloseSubscribedLinks() > 0);
+        var dropped = Stopwatch.StartNew();
+
+        await AssertLoginRequiredWithinAsync(tab, b, dropped, TimeSpan.FromSeconds(5));
+        await WaitForAsync(() => relay.SubscribedLinks.Any(l => l.Link > subscription && l.Channels.Any(c => c.Contains(world.KeyPrefix, StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(5), "B subscribed again");
+    }
+
+    /// <remarks>
+    /// B's subscription stays connected but every message on it is lost, so nothing tells B about the logout and no
+    /// reconnection makes it drop its cache: <c>Redis:CacheLifetime</c> (2 s here) is the only bound on how long B serves it.
+    /// </remarks>
+    [Fact]
+    public async Task With_every_message_lost_an_instance_serves_a_logged_out_session_for_at_most_the_cache_lifetime()
+    {
+        var shortCache = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" };
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(shortCache);
+        var b = world.AddGateway(shortCache, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        using var tab = SameCookie(browser, a);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        var subscription = await SubscriptionUnderPrefixAsync(relay, world.KeyPrefix);
+        var linksBefore = relay.LinksOpened;
+
+        relay.LoseMessagesOnSubscribedLinks();
+        Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(a.Address, "/auth/logout"))).StatusCode);
+        var loggedOut = Stopwatch.StartNew();
+        await WaitForAsync(() => relay.LostMessages.Any(m => m.Channel.Contains(world.KeyPrefix, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(5), "the logout's invalidation message reached B's subscription (and was withheld)");
+
+        await AssertLoginRequiredWithinAsync(tab, b, loggedOut, TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1.5));
+        // The same subscription all along: no reconnection, so no restored-subscription flush, explains the 401.
+        Assert.Equal(linksBefore, relay.LinksOpened);
+        Assert.Contains(relay.SubscribedLinks, l => l.Link == subscription);
+    }
+
+    /// <remarks>
+    /// The access token B cached is revoked at Webex behind every gateway's back (nothing in Redis changes, nobody
+    /// publishes anything). B must not pass Webex's 401 on: it refreshes, replays, and from then on sends the new token;
+    /// and A, which cached the same grant, picks up B's refresh without a token call of its own.
+    /// </remarks>
+    [Fact]
+    public async Task A_cached_token_Webex_rejects_is_refreshed_and_replayed_and_every_instance_then_sends_the_new_one()
+    {
+        await using var world = await TestWorld.StartAsync(redis);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+        var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        world.Webex.ExpireAccessTokens(world.Person.Id);
+        world.Webex.Reset();
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+
+        var newToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        Assert.NotEqual(oldToken, newToken);
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        Assert.Equal(new[] { $"Bearer {oldToken}", $"Bearer {newToken}" }, world.Webex.Requests.Select(r => r.Headers["Authorization"]));
+
+        world.Webex.Reset();
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
+        Assert.Equal(new[] { $"Bearer {newToken}", $"Bearer {newToken}" }, world.Webex.Requests.Select(r => r.Headers["Authorization"]));
+        Assert.Equal(0, world.Webex.TokenCalls);
+    }
+
+    /// <remarks>
+    /// StorageTests' outage test already covers serving from memory right after Redis goes away, 503 for what an instance
+    /// never read, and the grant kept through a refresh that needs the store. This covers what the cache adds: the outage
+    /// outlasts <c>Redis:CacheLifetime</c> (1 s here), and the expired cache entries must fall back to
+    /// <c>Redis:MemoryFallback</c>, neither to a 401 or 503 nor to deleting anything.
+    /// </remarks>
+    [Fact]
+    public async Task An_outage_longer_than_the_cache_lifetime_is_served_from_memory_and_deletes_nothing()
+    {
+        var settings = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:MemoryFallback"] = "00:10:00" };
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis);
+        var gateway = world.AddGateway(settings, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        var keys = (await world.Redis.DumpAsync(world.KeyPrefix)).Keys
+            .Where(k => k.StartsWith($"{world.KeyPrefix}session:", StringComparison.Ordinal) || k.StartsWith($"{world.KeyPrefix}grant:", StringComparison.Ordinal))
+            .ToList();
+        Assert.Equal(2, keys.Count);
+
+        relay.CutOff();
+        var outage = Stopwatch.StartNew();
+        var served = 0;
+        while (outage.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            var call = Stopwatch.StartNew();
+            var response = await browser.GetAsync(Api(gateway), csrf: true);
+            Assert.True(response.StatusCode == HttpStatusCode.OK,
+                $"{(int)response.StatusCode} after {outage.Elapsed.TotalSeconds:F1} s of outage: {await response.Content.ReadAsStringAsync()}");
+            Assert.True(call.Elapsed < TimeSpan.FromSeconds(2), $"answered after {call.Elapsed.TotalSeconds:F1} s");
+            served++;
+            await Task.Delay(250);
+        }
+
+        Assert.True(served >= 5);
+        relay.Restore();
+        await WaitForAsync(async () => (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the gateway is ready again");
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+
+        var after = await world.Redis.DumpAsync(world.KeyPrefix);
+        Assert.All(keys, key => Assert.Contains(key, after.Keys));
+        Assert.Equal(0, world.Webex.RefreshCalls);
+    }
+
+    /// <summary>The multiplexer's own commands, including its tie-break read on (re)connect, which happens to be a GET.</summary>
+    private static bool IsConnectionHousekeeping(RedisRelay.RelayedCommand command) =>
+        ConnectionHousekeeping.Contains(command.Name) || command.Arguments.Any(a => a.StartsWith("__Booksleeve", StringComparison.Ordinal));
+
+    private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
+
+    /// <summary>A second browser holding the first one's session cookie.</summary>
+    private static Browser SameCookie(Browser browser, GatewayHost gateway)
+    {
+        var cookie = browser.SessionCookie(gateway.Address);
+        Assert.NotNull(cookie);
+        var copy = new Browser();
+        copy.Cookies.Add(gateway.Address, new Cookie(SessionCookie, cookie));
+        return copy;
+    }
+
+    /// <summary>
+    /// Polls the API every 50 ms until the gateway answers 401 login_required, failing once <paramref name="within"/> has
+    /// passed on <paramref name="clock"/>; meanwhile only 200 (the stale cache) is acceptable.
+    /// </summary>
+    private static async Task AssertLoginRequiredWithinAsync(Browser browser, GatewayHost gateway, Stopwatch clock, TimeSpan within)
+    {
+        var statuses = new List<int>();
+        while (true)
+        {
+            var response = await browser.GetAsync(Api(gateway), csrf: true);
+            statuses.Add((int)response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                Assert.Equal("login_required", json.RootElement.GetProperty("error").GetString());
+                Assert.True(clock.Elapsed < within,
+                    $"401 only after {clock.Elapsed.TotalMilliseconds:0} ms (limit {within.TotalMilliseconds:0} ms); statuses meanwhile: {string.Join(", ", statuses)}");
+                return;
+            }
+
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            Assert.True(clock.Elapsed < within,
+                $"still served after {clock.Elapsed.TotalMilliseconds:0} ms (limit {within.TotalMilliseconds:0} ms); statuses: {string.Join(", ", statuses)}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The relay's link on which the gateway subscribed to a channel under its key prefix (the spec scopes the channel by it).</summary>
+    private static async Task<int> SubscriptionUnderPrefixAsync(RedisRelay relay, string prefix)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var subscribed = relay.SubscribedLinks;
+            if (subscribed.FirstOrDefault(l => l.Channels.Any(c => c.Contains(prefix, StringComparison.Ordinal))) is { Channels: not null } found)
+            {
+                return found.Link;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5),
+                "the gateway did not subscribe to a channel under its key prefix within 5 s; its subscriptions: "
+                + string.Join("; ", subscribed.Select(l => $"link {l.Link}: {string.Join(", ", l.Channels)}")));
+            await Task.Delay(20);
+        }
+    }
+
+    private static Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        WaitForAsync(() => Task.FromResult(condition()), timeout, what);
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < timeout, $"not within {timeout.TotalSeconds:0} s: {what}");
+            await Task.Delay(20);
+        }
+    }
+}
