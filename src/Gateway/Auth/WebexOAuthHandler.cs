@@ -14,9 +14,10 @@ using WebexGateway.Storage;
 namespace WebexGateway.Auth;
 
 /// <summary>
-/// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with three Webex-specific turns:
-/// a configured redirect URI wins over one built from the request's Host, a state is accepted once only,
-/// and the code goes to Webex through <see cref="TokenClient"/>, so its failures are told apart.
+/// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with four Webex-specific turns:
+/// a configured redirect URI wins over one built from the request's Host, a state is accepted once only and for ten
+/// minutes by the gateway's clock, and the code goes to Webex through <see cref="TokenClient"/>, so its failures are
+/// told apart.
 /// </summary>
 public sealed class WebexOAuthHandler(
     IOptionsMonitor<OAuthOptions> options,
