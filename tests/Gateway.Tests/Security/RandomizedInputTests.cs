@@ -33,7 +33,7 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
             : Random.Shared.Next();
         output.WriteLine($"seed {seed} (GATEWAY_FUZZ_SEED={seed} replays this run)");
 
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         // A configured redirect URI: then no absolute URL the gateway emits may depend on the request at all.
         var gateway = world.AddGateway(new Dictionary<string, string?>
