@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -59,8 +60,8 @@ public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper o
         var response = await browser.GetAsync(new Uri(gateway.Address, callback.PathAndQuery));
 
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains("webex-gateway.session=", StringComparison.Ordinal));
-        Assert.StartsWith("__Host-webex-gateway.session=", cookie);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
+        Assert.StartsWith($"{AuthExtensions.SecureSessionCookieName}=", cookie);
         Assert.Contains("; path=/", cookie);
         Assert.Contains("; secure", cookie);
         Assert.Contains("; httponly", cookie);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Webex.Emulator;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -37,7 +38,7 @@ public sealed class SignInTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Found, callback.StatusCode);
         Assert.Equal("/app/home?tab=1", callback.Headers.Location!.OriginalString);
         Assert.Equal(1, world.Webex.CodeExchanges);
-        var session = callback.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("webex-gateway.session=", StringComparison.Ordinal));
+        var session = callback.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
         Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", session, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("secure", session.Replace("samesite", "", StringComparison.OrdinalIgnoreCase), StringComparison.OrdinalIgnoreCase);
@@ -226,7 +227,7 @@ public sealed class SignInTests(RedisFixture redis, ITestOutputHelper output)
 
         // A copy of the cookie, as another tab or a stolen cookie would hold it.
         using var copy = world.NewBrowser();
-        copy.Cookies.Add(second.Address, new System.Net.Cookie("webex-gateway.session", browser.SessionCookie(first.Address)));
+        copy.Cookies.Add(second.Address, new System.Net.Cookie(AuthExtensions.SessionCookieName, browser.SessionCookie(first.Address)));
 
         var logout = await browser.SendAsync(HttpMethod.Post, new Uri(first.Address, "/auth/logout"));
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -16,7 +17,7 @@ namespace WebexGateway.Tests.Security;
 [Collection(GatewayCollection.Name)]
 public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper output)
 {
-    private const string SessionCookie = "webex-gateway.session";
+    private const string SessionCookie = AuthExtensions.SessionCookieName;
 
     // ───────────────────────── session cookies ─────────────────────────
 

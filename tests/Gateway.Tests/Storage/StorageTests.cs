@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using WebexGateway.Auth;
 using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -147,7 +148,7 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
 
         var second = world.AddGateway(settings, redis: "");
         using var returning = world.NewBrowser();
-        returning.Cookies.Add(second.Address, new Cookie("webex-gateway.session", cookie));
+        returning.Cookies.Add(second.Address, new Cookie(AuthExtensions.SessionCookieName, cookie));
 
         var response = await returning.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
