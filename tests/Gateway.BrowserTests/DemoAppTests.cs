@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Playwright;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 using static WebexGateway.BrowserTests.DemoPage;
@@ -30,7 +31,7 @@ public sealed class DemoAppTests(RedisFixture redis, ChromiumFixture chromium)
 
         // The browser holds the gateway's session cookie and nothing from Webex.
         var cookies = await demo.Page.Context.CookiesAsync();
-        Assert.Contains(cookies, c => c.Name == "webex-gateway.session" && c.HttpOnly);
+        Assert.Contains(cookies, c => c.Name == AuthExtensions.SessionCookieName && c.HttpOnly);
         Assert.DoesNotContain(cookies, c => demo.World.Webex.IssuedSecrets.Any(secret => c.Value.Contains(secret, StringComparison.Ordinal)));
         Assert.Equal(1, demo.World.Webex.CodeExchangesFor(demo.Person.Id));
         demo.AssertNoPageErrors();
@@ -160,7 +161,7 @@ public sealed class DemoAppTests(RedisFixture redis, ChromiumFixture chromium)
         await demo.Page.GotoAsync("/");
         await Expect(demo.Id("sign-in")).ToBeVisibleAsync();
         await Expect(demo.Id("signed-in")).ToBeHiddenAsync();
-        Assert.DoesNotContain(await demo.Page.Context.CookiesAsync(), c => c.Name == "webex-gateway.session");
+        Assert.DoesNotContain(await demo.Page.Context.CookiesAsync(), c => c.Name == AuthExtensions.SessionCookieName);
         Assert.Equal(0, demo.World.Webex.CodeExchanges);
         demo.AssertNoPageErrors();
     }

@@ -5,11 +5,12 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Apps;
 
 [Collection(GatewayCollection.Name)]
-public sealed class AppRouteTests(RedisFixture redis)
+public sealed class AppRouteTests(RedisFixture redis, ITestOutputHelper output)
 {
     private static Dictionary<string, string?> AppRoute(Uri devServer) => new()
     {
@@ -22,7 +23,7 @@ public sealed class AppRouteTests(RedisFixture redis)
     public async Task An_app_route_serves_its_upstream_same_origin_and_the_app_shares_the_users_sign_in()
     {
         await using var devServer = await DevServer.StartAsync();
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(AppRoute(devServer.Address));
         browser.Cookies.Add(gateway.Address, new Cookie("theme", "dark"));
         world.Webex.Reset();
@@ -50,7 +51,7 @@ public sealed class AppRouteTests(RedisFixture redis)
     public async Task An_app_route_needs_no_session_and_no_csrf_header_and_its_posts_reach_the_app()
     {
         await using var devServer = await DevServer.StartAsync();
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(AppRoute(devServer.Address));
         using var stranger = world.NewBrowser();
 
@@ -67,7 +68,7 @@ public sealed class AppRouteTests(RedisFixture redis)
     public async Task An_app_upstream_that_is_down_is_a_502_json_naming_the_app_not_webex()
     {
         var closedPort = DevServer.FreePort();
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(AppRoute(new Uri($"http://127.0.0.1:{closedPort}/")));
         using var browser = world.NewBrowser();
 

@@ -1,19 +1,20 @@
 using System.Net;
 using System.Text.Json;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Apps;
 
 [Collection(GatewayCollection.Name)]
-public sealed class BotRouteTests(RedisFixture redis)
+public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
 {
     /// <summary>
     /// A world whose second person plays the team's bot: it signs in once at a throwaway gateway, and the access token the
     /// emulator issued to it becomes <c>Webex:Bots:alerts:Token</c> of the gateway under test.
     /// </summary>
-    private static async Task<(TestWorld World, string BotToken, string BotId)> WorldWithBotAsync(RedisFixture redis)
+    private static async Task<(TestWorld World, string BotToken, string BotId)> WorldWithBotAsync(RedisFixture redis, ITestOutputHelper output)
     {
-        var world = await TestWorld.StartAsync(redis, options => options.AddGeneratedPeople(1));
+        var world = await TestWorld.StartAsync(redis, output, options => options.AddGeneratedPeople(1));
         var bot = world.Webex.People[1];
         var minting = world.AddGateway();
         using var botBrowser = world.NewBrowser();
@@ -41,7 +42,7 @@ public sealed class BotRouteTests(RedisFixture redis)
     [Fact]
     public async Task A_bot_route_sends_the_configured_bot_token_to_webex_never_the_users()
     {
-        var (world, botToken, botId) = await WorldWithBotAsync(redis);
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
         await using var _ = world;
         var (gateway, browser) = await world.SignedInAsync(BotSettings(botToken));
         var userToken = world.Webex.LastAccessTokenFor(world.Person.Id);
@@ -72,7 +73,7 @@ public sealed class BotRouteTests(RedisFixture redis)
     [Fact]
     public async Task A_bot_route_still_requires_a_session_and_the_csrf_header()
     {
-        var (world, botToken, _) = await WorldWithBotAsync(redis);
+        var (world, botToken, _) = await WorldWithBotAsync(redis, output);
         await using var __ = world;
         var (gateway, browser) = await world.SignedInAsync(BotSettings(botToken));
         using var stranger = world.NewBrowser();
@@ -95,7 +96,7 @@ public sealed class BotRouteTests(RedisFixture redis)
     [InlineData(true)]
     public async Task A_public_bot_route_needs_neither_session_nor_csrf_header(bool lowerCaseKeys)
     {
-        var (world, botToken, botId) = await WorldWithBotAsync(redis);
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
         await using var _ = world;
         var settings = BotSettings(botToken, isPublic: true);
         if (lowerCaseKeys)
@@ -121,7 +122,7 @@ public sealed class BotRouteTests(RedisFixture redis)
     [Fact]
     public async Task Webex_refusing_the_bot_token_is_a_502_that_says_so_with_no_refresh_no_replay_and_no_token_in_the_logs()
     {
-        var (world, botToken, _) = await WorldWithBotAsync(redis);
+        var (world, botToken, _) = await WorldWithBotAsync(redis, output);
         await using var __ = world;
         var (gateway, browser) = await world.SignedInAsync(BotSettings(botToken));
         world.Webex.ExpireAccessTokens();
@@ -144,10 +145,10 @@ public sealed class BotRouteTests(RedisFixture redis)
     [Fact]
     public async Task A_route_naming_a_bot_without_a_token_fails_at_start_naming_the_key()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var settings = BotSettings("unused");
         settings.Remove("Webex:Bots:alerts:Token");
-        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings);
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 
@@ -162,11 +163,11 @@ public sealed class BotRouteTests(RedisFixture redis)
     [InlineData("Bot:alerts", "yes")]
     public async Task Unknown_token_metadata_fails_at_start_naming_the_route(string webexToken, string? isPublic)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var settings = BotSettings("a-token");
         settings["ReverseProxy:Routes:alerts-bot:Metadata:WebexToken"] = webexToken;
         settings["ReverseProxy:Routes:alerts-bot:Metadata:Public"] = isPublic;
-        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings);
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 
@@ -176,10 +177,10 @@ public sealed class BotRouteTests(RedisFixture redis)
     [Fact]
     public async Task A_webex_route_whose_path_is_not_a_prefix_and_catch_all_fails_at_start()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var settings = BotSettings("a-token");
         settings["ReverseProxy:Routes:alerts-bot:Match:Path"] = "/bots/{name}/{**path}";
-        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings);
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 

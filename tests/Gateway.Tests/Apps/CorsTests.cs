@@ -1,10 +1,11 @@
 using System.Net;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Apps;
 
 [Collection(GatewayCollection.Name)]
-public sealed class CorsTests(RedisFixture redis)
+public sealed class CorsTests(RedisFixture redis, ITestOutputHelper output)
 {
     private const string AllowedOrigin = "https://alerts.example.com";
 
@@ -30,7 +31,7 @@ public sealed class CorsTests(RedisFixture redis)
     [InlineData("/auth/logout", "POST")]
     public async Task A_preflight_from_an_allowed_origin_allows_credentials_and_the_csrf_header_and_never_reaches_webex(string path, string method)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Origins("https://other.example.com", AllowedOrigin));
         using var browser = world.NewBrowser();
 
@@ -49,7 +50,7 @@ public sealed class CorsTests(RedisFixture redis)
     [Fact]
     public async Task A_preflight_from_an_origin_not_listed_gets_no_cors_headers_and_never_reaches_webex()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Origins(AllowedOrigin));
         using var browser = world.NewBrowser();
 
@@ -70,7 +71,7 @@ public sealed class CorsTests(RedisFixture redis)
     [Fact]
     public async Task With_no_allowed_origins_a_preflight_gets_no_cors_headers()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -83,7 +84,7 @@ public sealed class CorsTests(RedisFixture redis)
     [Fact]
     public async Task A_credentialed_call_from_an_allowed_origin_is_answered_with_its_origin_and_the_headers_a_script_may_read()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(Origins(AllowedOrigin));
 
         var rooms = await browser.SendAsync(HttpMethod.Get, new Uri(gateway.Address, "/webex/v1/rooms?max=5"), headers: h => h.Add("Origin", AllowedOrigin));
@@ -108,8 +109,8 @@ public sealed class CorsTests(RedisFixture redis)
     [InlineData("app.example.com")]
     public async Task A_wildcard_or_a_non_origin_fails_at_start_naming_the_key(string origin)
     {
-        await using var world = await TestWorld.StartAsync(redis);
-        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: Origins(AllowedOrigin, origin));
+        await using var world = await TestWorld.StartAsync(redis, output);
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: Origins(AllowedOrigin, origin), output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 

@@ -1,10 +1,11 @@
 using System.Net;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Apps;
 
 [Collection(GatewayCollection.Name)]
-public sealed class StaticAppTests(RedisFixture redis)
+public sealed class StaticAppTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_folder_app_is_served_under_its_path_and_shares_the_one_sign_in()
@@ -12,7 +13,7 @@ public sealed class StaticAppTests(RedisFixture redis)
         var folder = TempDirectory.Create("rooms-app");
         await File.WriteAllTextAsync(Path.Combine(folder, "index.html"), "<!doctype html><title>Rooms app</title><script src=\"app.js\"></script>");
         await File.WriteAllTextAsync(Path.Combine(folder, "app.js"), "console.log('rooms');");
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?>
         {
             ["Gateway:StaticApps:rooms:RequestPath"] = "/apps/rooms",
@@ -45,7 +46,7 @@ public sealed class StaticAppTests(RedisFixture redis)
         {
             ["Gateway:StaticApps:rooms:RequestPath"] = requestPath,
             ["Gateway:StaticApps:rooms:Folder"] = folder,
-        });
+        }, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 

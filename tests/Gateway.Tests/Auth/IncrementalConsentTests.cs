@@ -2,11 +2,12 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Auth;
 
 [Collection(GatewayCollection.Name)]
-public sealed class IncrementalConsentTests(RedisFixture redis)
+public sealed class IncrementalConsentTests(RedisFixture redis, ITestOutputHelper output)
 {
     private const string Defaults = "spark:people_read spark:rooms_read spark:messages_write";
 
@@ -40,7 +41,7 @@ public sealed class IncrementalConsentTests(RedisFixture redis)
     [Fact]
     public async Task A_login_may_ask_for_an_allowed_scope_beyond_the_defaults_and_the_user_shows_it()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Allowed);
         using var browser = world.NewBrowser();
 
@@ -55,7 +56,7 @@ public sealed class IncrementalConsentTests(RedisFixture redis)
     [Fact]
     public async Task Without_a_scope_the_login_asks_for_the_defaults()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Allowed);
         using var browser = world.NewBrowser();
 
@@ -68,7 +69,7 @@ public sealed class IncrementalConsentTests(RedisFixture redis)
     [InlineData("spark-admin:people_write")]
     public async Task A_scope_not_in_the_allow_list_is_a_400_page_and_no_redirect(string scope)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Allowed);
         using var browser = world.NewBrowser();
 
@@ -83,7 +84,7 @@ public sealed class IncrementalConsentTests(RedisFixture redis)
     [Fact]
     public async Task Without_an_allow_list_only_the_default_scopes_may_be_asked_for()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -97,7 +98,7 @@ public sealed class IncrementalConsentTests(RedisFixture redis)
     [Fact]
     public async Task A_second_app_asking_for_another_scope_keeps_what_the_first_app_was_granted()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(Allowed);
         using var browser = world.NewBrowser();
         await SignInAsync(browser, gateway.Address, "returnUrl=%2F&scope=spark%3Arooms_write");

@@ -1,11 +1,13 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Auth;
 
 [Collection(GatewayCollection.Name)]
-public sealed class SessionLifetimeTests(RedisFixture redis)
+public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper output)
 {
     private static readonly Dictionary<string, string?> Lifetimes = new()
     {
@@ -16,7 +18,7 @@ public sealed class SessionLifetimeTests(RedisFixture redis)
     [Fact]
     public async Task A_session_left_idle_ends()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var (gateway, browser) = await world.SignedInAsync(Lifetimes, time);
 
@@ -30,7 +32,7 @@ public sealed class SessionLifetimeTests(RedisFixture redis)
     [Fact]
     public async Task A_busy_session_still_ends_at_its_absolute_lifetime()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var (gateway, browser) = await world.SignedInAsync(Lifetimes, time);
 
@@ -48,7 +50,7 @@ public sealed class SessionLifetimeTests(RedisFixture redis)
     [Fact]
     public async Task Served_over_https_the_session_cookie_takes_the_host_prefix()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback" });
         using var browser = world.NewBrowser();
         var callback = await browser.ConsentAsync(gateway.Address);
@@ -58,8 +60,8 @@ public sealed class SessionLifetimeTests(RedisFixture redis)
         var response = await browser.GetAsync(new Uri(gateway.Address, callback.PathAndQuery));
 
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
-        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains("webex-gateway.session=", StringComparison.Ordinal));
-        Assert.StartsWith("__Host-webex-gateway.session=", cookie);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
+        Assert.StartsWith($"{AuthExtensions.SecureSessionCookieName}=", cookie);
         Assert.Contains("; path=/", cookie);
         Assert.Contains("; secure", cookie);
         Assert.Contains("; httponly", cookie);

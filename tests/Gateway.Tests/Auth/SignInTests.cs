@@ -2,17 +2,19 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Webex.Emulator;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Auth;
 
 [Collection(GatewayCollection.Name)]
-public sealed class SignInTests(RedisFixture redis)
+public sealed class SignInTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task Login_redirects_to_authorize_with_every_parameter_and_the_emulator_verifies_pkce()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -36,7 +38,7 @@ public sealed class SignInTests(RedisFixture redis)
         Assert.Equal(HttpStatusCode.Found, callback.StatusCode);
         Assert.Equal("/app/home?tab=1", callback.Headers.Location!.OriginalString);
         Assert.Equal(1, world.Webex.CodeExchanges);
-        var session = callback.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("webex-gateway.session=", StringComparison.Ordinal));
+        var session = callback.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
         Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", session, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("secure", session.Replace("samesite", "", StringComparison.OrdinalIgnoreCase), StringComparison.OrdinalIgnoreCase);
@@ -45,7 +47,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task User_endpoint_describes_the_grant_without_any_token()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
 
         var response = await browser.GetAsync(new Uri(gateway.Address, "/auth/user"));
@@ -72,7 +74,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task Without_a_session_user_is_401_login_required_with_a_login_url()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -93,7 +95,7 @@ public sealed class SignInTests(RedisFixture redis)
     [InlineData("evil")]
     public async Task Login_refuses_a_return_url_that_is_not_a_local_path(string returnUrl)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -107,7 +109,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task Declined_consent_is_a_403_page_and_no_session()
     {
-        await using var world = await TestWorld.StartAsync(redis, o => o.Consent = ConsentMode.Deny);
+        await using var world = await TestWorld.StartAsync(redis, output, o => o.Consent = ConsentMode.Deny);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -125,7 +127,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task Callback_without_state_or_with_a_forged_state_is_400_and_never_exchanges_the_code()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
         var callbackUrl = await browser.ConsentAsync(gateway.Address);
@@ -144,7 +146,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task A_state_from_another_browser_is_refused()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var victim = world.NewBrowser();
         using var attacker = world.NewBrowser();
@@ -161,7 +163,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task A_callback_replayed_with_the_same_state_and_cookie_is_refused()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
         var callbackUrl = await browser.ConsentAsync(gateway.Address);
@@ -182,7 +184,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task A_failing_token_endpoint_during_sign_in_is_a_502_page_and_no_session()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
         var callbackUrl = await browser.ConsentAsync(gateway.Address);
@@ -198,7 +200,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task Wrong_client_secret_is_a_502_page_naming_the_setting()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:ClientSecret"] = "wrong" });
         using var browser = world.NewBrowser();
         var callbackUrl = await browser.ConsentAsync(gateway.Address);
@@ -213,7 +215,7 @@ public sealed class SignInTests(RedisFixture redis)
     [Fact]
     public async Task Logout_needs_the_csrf_header_then_ends_the_session_everywhere_and_deletes_the_grant()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (first, browser) = await world.SignedInAsync();
         var second = world.AddGateway();
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(second.Address, "/auth/user"))).StatusCode);
@@ -225,7 +227,7 @@ public sealed class SignInTests(RedisFixture redis)
 
         // A copy of the cookie, as another tab or a stolen cookie would hold it.
         using var copy = world.NewBrowser();
-        copy.Cookies.Add(second.Address, new System.Net.Cookie("webex-gateway.session", browser.SessionCookie(first.Address)));
+        copy.Cookies.Add(second.Address, new System.Net.Cookie(AuthExtensions.SessionCookieName, browser.SessionCookie(first.Address)));
 
         var logout = await browser.SendAsync(HttpMethod.Post, new Uri(first.Address, "/auth/logout"));
 

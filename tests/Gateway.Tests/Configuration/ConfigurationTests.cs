@@ -1,17 +1,18 @@
 using Microsoft.Extensions.Options;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Configuration;
 
 [Collection(GatewayCollection.Name)]
-public sealed class ConfigurationTests(RedisFixture redis)
+public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task Outside_development_a_missing_client_secret_and_redirect_uri_fail_at_start_naming_the_keys()
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
-            settings: new Dictionary<string, string?> { ["Webex:ClientSecret"] = "" }, environment: "Production");
+            settings: new Dictionary<string, string?> { ["Webex:ClientSecret"] = "" }, environment: "Production", output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 
@@ -27,7 +28,7 @@ public sealed class ConfigurationTests(RedisFixture redis)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
-            settings: new Dictionary<string, string?> { [key] = value });
+            settings: new Dictionary<string, string?> { [key] = value }, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 
@@ -37,7 +38,7 @@ public sealed class ConfigurationTests(RedisFixture redis)
     [Fact]
     public async Task A_configured_redirect_uri_wins_over_the_requests_host()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback" });
         using var browser = world.NewBrowser();
 

@@ -1,18 +1,19 @@
 using System.Net;
 using WebexGateway.Demo;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Configuration;
 
 [Collection(GatewayCollection.Name)]
-public sealed class DemoModeTests(RedisFixture redis)
+public sealed class DemoModeTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task Without_a_client_id_in_development_the_gateway_serves_the_emulator_in_process_and_says_so()
     {
         await using var unused = await Webex.Emulator.WebexEmulator.StartAsync();
         await using var gateway = new GatewayHost(unused, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
-            settings: new Dictionary<string, string?> { ["Webex:ClientId"] = "", ["Webex:ClientSecret"] = "" });
+            settings: new Dictionary<string, string?> { ["Webex:ClientId"] = "", ["Webex:ClientSecret"] = "" }, output: output);
         using var browser = new Browser();
 
         var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));

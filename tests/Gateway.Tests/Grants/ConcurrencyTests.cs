@@ -1,16 +1,17 @@
 using System.Net;
 using Webex.Emulator;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Grants;
 
 [Collection(GatewayCollection.Name)]
-public sealed class ConcurrencyTests(RedisFixture redis)
+public sealed class ConcurrencyTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_hundred_requests_over_three_instances_with_a_five_second_refresh_cause_one_token_call()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (first, browser) = await world.SignedInAsync();
         var gateways = new[] { first, world.AddGateway(), world.AddGateway() };
         world.Webex.ExpireAccessTokens();
@@ -28,7 +29,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task Proactive_refresh_before_expiry_is_single_flight_across_instances_too()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         var longSessions = new Dictionary<string, string?> { ["Session:IdleTimeout"] = "15.00:00:00", ["Session:AbsoluteLifetime"] = "30.00:00:00" };
         var (first, browser) = await world.SignedInAsync(longSessions, time);
@@ -48,7 +49,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task One_users_slow_or_failing_refresh_never_holds_up_another_user()
     {
-        await using var world = await TestWorld.StartAsync(redis, options => options.AddGeneratedPeople(1));
+        await using var world = await TestWorld.StartAsync(redis, output, options => options.AddGeneratedPeople(1));
         var gateway = world.AddGateway();
         var stuck = world.NewBrowser();
         var other = world.NewBrowser();
@@ -81,7 +82,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task Rotating_refresh_tokens_under_concurrency_across_instances_never_send_a_stale_one()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (first, browser) = await world.SignedInAsync();
         var gateways = new[] { first, world.AddGateway(), world.AddGateway() };
         world.Webex.RotateRefreshTokens = true;
@@ -103,7 +104,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task A_client_that_leaves_mid_refresh_neither_cancels_it_for_others_nor_leaves_a_lock()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.TokenDelay = TimeSpan.FromSeconds(2);
@@ -127,7 +128,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task Shutting_down_lets_a_request_in_a_slow_refresh_finish_and_leaves_no_lock()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.TokenDelay = TimeSpan.FromSeconds(2);
@@ -144,7 +145,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task A_lock_left_by_a_holder_that_died_frees_itself_within_one_lease()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Webex:TokenRequestTimeout"] = "00:00:02" });
         world.Webex.ExpireAccessTokens();
         await world.Redis.Redis.GetDatabase().StringSetAsync($"{world.KeyPrefix}lock:refresh:{world.Person.Id}", "a-holder-that-died", TimeSpan.FromSeconds(2));
@@ -160,7 +161,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task A_token_endpoint_slower_than_the_timeout_is_504_json_with_retry_after_and_the_grant_is_kept()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Webex:TokenRequestTimeout"] = "00:00:01" });
         world.Webex.ExpireAccessTokens();
         world.Webex.TokenDelay = TimeSpan.FromSeconds(3);
@@ -177,7 +178,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task A_token_endpoint_failing_again_and_again_trips_the_circuit_breaker_and_is_left_alone_for_a_while()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.TokenFault = TokenEndpointFault.ServerError; // a 500: not retried, so one call per refresh
         world.Webex.Reset();
@@ -198,7 +199,7 @@ public sealed class ConcurrencyTests(RedisFixture redis)
     [Fact]
     public async Task Refused_connections_to_the_token_endpoint_are_retried_then_503_and_the_grant_is_kept()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (healthy, browser) = await world.SignedInAsync();
         var cutOff = world.AddGateway(new Dictionary<string, string?> { ["Webex:TokenUrl"] = $"http://127.0.0.1:{FreePort()}/v1/access_token" });
         world.Webex.ExpireAccessTokens();

@@ -4,16 +4,17 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WebexGateway.Grants;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Grants;
 
 [Collection(GatewayCollection.Name)]
-public sealed class KeepAliveTests(RedisFixture redis)
+public sealed class KeepAliveTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_grant_whose_refresh_token_would_lapse_is_refreshed_once_by_one_instance()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var longSessions = new Dictionary<string, string?> { ["Session:IdleTimeout"] = "100.00:00:00", ["Session:AbsoluteLifetime"] = "100.00:00:00" };
         var (first, browser) = await world.SignedInAsync(longSessions, time);

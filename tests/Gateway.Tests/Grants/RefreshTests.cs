@@ -4,16 +4,17 @@ using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
 using Webex.Emulator;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Grants;
 
 [Collection(GatewayCollection.Name)]
-public sealed class RefreshTests(RedisFixture redis)
+public sealed class RefreshTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_get_survives_an_expired_token_with_one_refresh_and_a_replay()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var firstToken = world.Webex.LastAccessToken;
         world.Webex.ExpireAccessTokens();
@@ -32,7 +33,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task A_post_with_a_body_survives_an_expired_token_and_the_body_is_sent_again()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var roomId = world.Webex.RoomIds[0];
         world.Webex.ExpireAccessTokens();
@@ -55,7 +56,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task Fifty_concurrent_requests_after_expiry_cause_exactly_one_token_call()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.TokenDelay = TimeSpan.FromMilliseconds(300); // keep the refresh open while the others arrive
@@ -71,7 +72,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task Two_instances_share_the_session_and_25_plus_25_concurrent_requests_cause_one_token_call()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (first, browser) = await world.SignedInAsync();
         var second = world.AddGateway();
 
@@ -92,7 +93,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task Invalid_grant_on_refresh_deletes_the_grant_and_answers_login_required()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.RevokeRefreshTokens();
@@ -112,7 +113,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [InlineData(TokenEndpointFault.DropConnection)]
     public async Task A_failing_token_endpoint_is_a_503_that_keeps_the_grant_and_the_next_request_recovers(TokenEndpointFault fault)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.TokenFault = fault;
@@ -136,7 +137,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task A_token_about_to_expire_is_refreshed_before_use()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var longSessions = new Dictionary<string, string?> { ["Session:IdleTimeout"] = "15.00:00:00", ["Session:AbsoluteLifetime"] = "30.00:00:00" };
         var (gateway, browser) = await world.SignedInAsync(longSessions, time);
@@ -161,7 +162,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task A_body_too_large_to_replay_gets_the_401_after_a_refresh_and_the_retry_succeeds()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Gateway:MaxReplayBodyBytes"] = "64" });
         world.Webex.ExpireAccessTokens();
         world.Webex.Reset();
@@ -184,7 +185,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task A_chunked_body_is_streamed_once_and_not_replayed()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         world.Webex.Reset();
@@ -204,7 +205,7 @@ public sealed class RefreshTests(RedisFixture redis)
     [Fact]
     public async Task With_rotating_refresh_tokens_each_refresh_keeps_the_new_one()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.RotateRefreshTokens = true;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using WebexGateway.Auth;
 
 namespace WebexGateway.Tests.Infrastructure;
 
@@ -65,7 +66,7 @@ public sealed class Browser : IDisposable
         return consent.Headers.Location!;
     }
 
-    public string? SessionCookie(Uri gateway) => Cookies.GetCookies(gateway)["webex-gateway.session"]?.Value;
+    public string? SessionCookie(Uri gateway) => Cookies.GetCookies(gateway)[AuthExtensions.SessionCookieName]?.Value;
 
     public void Dispose() => _http.Dispose();
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Webex.Emulator;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Infrastructure;
 
@@ -21,12 +22,18 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly FakeTimeProvider? _time;
     private readonly string _environment;
-    private readonly Action<IServiceCollection>? _services;
+    private static int _count;
 
+    private readonly Action<IServiceCollection>? _services;
+    private readonly ITestOutputHelper? _output;
+
+    /// <param name="output">The running test's output, which then gets every log line too.</param>
     public GatewayHost(WebexEmulator emulator, string redisConnectionString, string keyPrefix, FakeTimeProvider? time = null,
-        IDictionary<string, string?>? settings = null, string environment = "Development", Action<IServiceCollection>? services = null)
+        IDictionary<string, string?>? settings = null, string environment = "Development", Action<IServiceCollection>? services = null,
+        ITestOutputHelper? output = null)
     {
         _services = services;
+        _output = output;
         _time = time;
         _environment = environment;
         _settings = new Dictionary<string, string?>
@@ -49,6 +56,9 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
     /// <summary>Every log line the gateway wrote, formatted.</summary>
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>How its log lines are marked in the test output, where one test may show several gateways.</summary>
+    public string Name { get; } = $"gateway {Interlocked.Increment(ref _count)}";
+
     public Uri Address
     {
         get
@@ -70,7 +80,7 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Trace);
-            logging.AddProvider(new CapturingLoggerProvider(Logs));
+            logging.AddProvider(new CapturingLoggerProvider(Logs, _output, Name));
         });
         builder.ConfigureTestServices(services =>
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Webex.Emulator;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Infrastructure;
 
@@ -9,8 +10,11 @@ public sealed class TestWorld : IAsyncDisposable
     private readonly List<GatewayHost> _gateways = [];
     private readonly List<Browser> _browsers = [];
 
-    private TestWorld(RedisFixture redis, WebexEmulator emulator, EmulatorPerson person)
+    private readonly ITestOutputHelper? _output;
+
+    private TestWorld(RedisFixture redis, WebexEmulator emulator, EmulatorPerson person, ITestOutputHelper? output)
     {
+        _output = output;
         Redis = redis;
         Emulator = emulator;
         Person = person;
@@ -27,17 +31,22 @@ public sealed class TestWorld : IAsyncDisposable
 
     public string KeyPrefix { get; } = RedisFixture.NewKeyPrefix();
 
-    public static async Task<TestWorld> StartAsync(RedisFixture redis, Action<WebexEmulatorOptions>? configure = null)
+    /// <summary>A world whose gateways log only to <see cref="GatewayHost.Logs"/>.</summary>
+    public static Task<TestWorld> StartAsync(RedisFixture redis, Action<WebexEmulatorOptions>? configure = null) =>
+        StartAsync(redis, null, configure);
+
+    /// <summary>A world whose gateways also write every log line to the running test's <paramref name="output"/>.</summary>
+    public static async Task<TestWorld> StartAsync(RedisFixture redis, ITestOutputHelper? output, Action<WebexEmulatorOptions>? configure = null)
     {
         var options = new WebexEmulatorOptions();
         options.Clients.Add(new EmulatorClient(GatewayHost.ClientId, GatewayHost.ClientSecret));
         configure?.Invoke(options);
-        return new TestWorld(redis, await WebexEmulator.StartAsync(options), options.Person);
+        return new TestWorld(redis, await WebexEmulator.StartAsync(options), options.Person, output);
     }
 
     public GatewayHost AddGateway(IDictionary<string, string?>? settings = null, FakeTimeProvider? time = null, string? redis = null)
     {
-        var gateway = new GatewayHost(Emulator, redis ?? Redis.ConnectionString, KeyPrefix, time, settings);
+        var gateway = new GatewayHost(Emulator, redis ?? Redis.ConnectionString, KeyPrefix, time, settings, output: _output);
         _gateways.Add(gateway);
         _ = gateway.Address; // start it now
         return gateway;

@@ -1,16 +1,17 @@
 using System.Net;
 using System.Text.Json;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Proxy;
 
 [Collection(GatewayCollection.Name)]
-public sealed class ForwardingTests(RedisFixture redis)
+public sealed class ForwardingTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_call_reaches_webex_with_the_users_bearer_and_none_of_the_browsers_credentials()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.Reset();
 
@@ -36,7 +37,7 @@ public sealed class ForwardingTests(RedisFixture redis)
     [Fact]
     public async Task Query_strings_and_percent_encoded_paths_reach_webex_unchanged()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var roomId = world.Webex.RoomIds.First(id => id.Contains('/') && id.Contains('+'));
         var encoded = Uri.EscapeDataString(roomId);
@@ -54,7 +55,7 @@ public sealed class ForwardingTests(RedisFixture redis)
     [Fact]
     public async Task Link_headers_point_back_at_the_gateway_so_pagination_works_through_it()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
 
         var seen = new List<string>();
@@ -86,7 +87,7 @@ public sealed class ForwardingTests(RedisFixture redis)
     [Fact]
     public async Task Without_the_csrf_header_the_call_is_403_json_and_never_reaches_webex()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.Reset();
 
@@ -100,7 +101,7 @@ public sealed class ForwardingTests(RedisFixture redis)
     [Fact]
     public async Task Without_a_session_the_call_is_401_login_required()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -120,14 +121,16 @@ public sealed class ForwardingTests(RedisFixture redis)
     [InlineData("/webex/v1/people/%2e%2e%2fme")]
     public async Task Dot_segments_never_reach_webex(string path)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.Reset();
 
-        var response = await RawGetAsync(gateway.Address, path, browser.Cookies.GetCookieHeader(gateway.Address));
+        // HttpClient normalizes dot segments away, so the request line goes over the wire as written.
+        var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, path, browser.Cookies.GetCookieHeader(gateway.Address)));
 
         // Kestrel resolves literal and %2e dot segments before routing, so most of these never match /webex at all;
         // what still matches is refused. Either way nothing reaches Webex and nothing fails.
+        Assert.False(response.NoResponse, $"{path}: no response");
         Assert.True(response.Status < 500, $"{path} answered {response.Status}");
         Assert.Empty(world.Webex.Requests);
     }
@@ -135,7 +138,7 @@ public sealed class ForwardingTests(RedisFixture redis)
     [Fact]
     public async Task Webex_errors_pass_through_with_their_tracking_id()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
 
         var missing = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/rooms/does-not-exist"), csrf: true);
@@ -148,18 +151,5 @@ public sealed class ForwardingTests(RedisFixture redis)
         Assert.True(error.RootElement.TryGetProperty("trackingId", out _));
         Assert.Equal((HttpStatusCode)429, limited.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(2), limited.Headers.RetryAfter!.Delta);
-    }
-
-    /// <summary>HttpClient normalizes dot segments away, so send the request line by hand.</summary>
-    private static async Task<(int Status, string Text)> RawGetAsync(Uri gateway, string target, string cookies)
-    {
-        using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(gateway.Host, gateway.Port);
-        await using var stream = tcp.GetStream();
-        var request = $"GET {target} HTTP/1.1\r\nHost: {gateway.Authority}\r\nX-CSRF: 1\r\nCookie: {cookies}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
-        using var reader = new StreamReader(stream);
-        var text = await reader.ReadToEndAsync();
-        return (int.Parse(text.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), text);
     }
 }

@@ -3,16 +3,17 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Proxy;
 
 [Collection(GatewayCollection.Name)]
-public sealed class UpstreamFailureTests(RedisFixture redis)
+public sealed class UpstreamFailureTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task Webex_refusing_connections_is_a_502_json()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (_, browser) = await world.SignedInAsync();
         using var closed = new TcpListener(IPAddress.Loopback, 0);
         closed.Start();
@@ -30,7 +31,7 @@ public sealed class UpstreamFailureTests(RedisFixture redis)
     [Fact]
     public async Task Webex_accepting_but_never_answering_is_a_504_json_within_the_configured_timeout()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (_, browser) = await world.SignedInAsync();
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();

@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Security;
 
@@ -13,9 +15,9 @@ namespace WebexGateway.Tests.Security;
 /// state, X-CSRF on POST /webex and logout, literal and %2e dot segments) are not repeated here.
 /// </summary>
 [Collection(GatewayCollection.Name)]
-public sealed class HostileInputTests(RedisFixture redis)
+public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper output)
 {
-    private const string SessionCookie = "webex-gateway.session";
+    private const string SessionCookie = AuthExtensions.SessionCookieName;
 
     // ───────────────────────── session cookies ─────────────────────────
 
@@ -30,10 +32,10 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(ForgedSessionCookies))]
     public async Task A_forged_tampered_truncated_or_foreign_session_cookie_is_401_and_never_reaches_webex(string forgery)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var valid = browser.SessionCookie(gateway.Address)!;
-        await using var foreign = forgery == "foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix()) : null;
+        await using var foreign = forgery == "foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(), output: output) : null;
         var cookie = forgery switch
         {
             "garbage" => $"{SessionCookie}=not-a-session",
@@ -100,9 +102,9 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(ForgedCallbacks))]
     public async Task A_tampered_state_or_correlation_cookie_is_a_400_page_and_the_code_is_never_exchanged(string forgery)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
-        await using var foreign = forgery == "state-from-foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix()) : null;
+        await using var foreign = forgery == "state-from-foreign-key-ring" ? new GatewayHost(world.Emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(), output: output) : null;
         using var browser = world.NewBrowser();
         var callbackUrl = await browser.ConsentAsync(gateway.Address);
         var query = QueryHelpers.ParseQuery(callbackUrl.Query);
@@ -154,7 +156,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task A_state_older_than_ten_minutes_is_refused_while_a_younger_one_is_accepted()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var gateway = world.AddGateway(time: time);
         using var late = world.NewBrowser();
@@ -184,7 +186,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task A_code_used_once_is_refused_with_a_fresh_state_and_gives_no_session()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var victim = world.NewBrowser();
         var used = await victim.ConsentAsync(gateway.Address);
@@ -223,7 +225,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(WebexErrorRedirects))]
     public async Task A_webex_error_redirect_is_a_4xx_page_and_never_exchanges_a_code(string error, string state)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
         var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
@@ -286,7 +288,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(ReturnUrlsOnTheWire))]
     public async Task A_return_url_either_is_refused_or_brings_the_browser_back_to_a_local_path(string wireReturnUrl, bool? refused)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         using var browser = world.NewBrowser();
 
@@ -313,7 +315,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task The_login_url_in_a_401_only_ever_returns_to_a_local_path_whatever_the_referer()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
         var us = gateway.Address.Authority;
         var referers = new[]
@@ -352,7 +354,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(StateChangingEndpoints))]
     public async Task Every_wrong_or_missing_csrf_header_is_a_403_and_changes_nothing(string method, string path)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
         world.Webex.Reset();
@@ -403,7 +405,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task With_a_configured_redirect_uri_no_host_header_changes_the_authorize_redirect_or_the_callbacks_redirect()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         const string redirectUri = "https://gateway.example.com/auth/callback";
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = redirectUri });
@@ -438,7 +440,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task Without_a_configured_redirect_uri_forwarding_headers_never_change_the_redirect_uri()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway();
 
         var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false, Spoofing));
@@ -451,7 +453,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [Fact]
     public async Task Spoofed_hosts_never_reach_webex_and_never_appear_in_link_headers_or_login_urls()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         var (gateway, browser) = await world.SignedInAsync();
         var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
@@ -532,7 +534,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(WebexPaths))]
     public async Task A_path_under_webex_only_ever_reaches_api_url_with_its_encoding_intact(string name, string target, PathOutcome outcome, string upstream)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         var (gateway, browser) = await world.SignedInAsync();
         var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
@@ -596,7 +598,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(Oversized))]
     public async Task Oversized_headers_bodies_and_query_strings_get_their_4xx(string name, int expected)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         var (gateway, browser) = await world.SignedInAsync();
         var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
@@ -632,9 +634,9 @@ public sealed class HostileInputTests(RedisFixture redis)
         // Nothing about it harmed the gateway.
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(g, "/webex/v1/people/me"), csrf: true)).StatusCode);
 
+        // A Content-Length the body does not have to match: the headers come from RawHttp, the body follows as given.
         string Post(long length, string body) =>
-            $"POST /webex/v1/messages HTTP/1.1\r\nHost: {g.Authority}\r\nX-CSRF: 1\r\nCookie: {cookie}\r\nContent-Type: application/json\r\n"
-            + $"Content-Length: {length}\r\nConnection: close\r\n\r\n{body}";
+            RawHttp.Request("POST", g, "/webex/v1/messages", cookie, csrf: true, body: null, "Content-Type: application/json", $"Content-Length: {length}") + body;
     }
 
     // ───────────────────────── methods ─────────────────────────
@@ -666,7 +668,7 @@ public sealed class HostileInputTests(RedisFixture redis)
     [MemberData(nameof(WrongMethods))]
     public async Task A_wrong_method_is_refused_and_changes_nothing(string method, string path, int expected)
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
         world.Webex.Reset();

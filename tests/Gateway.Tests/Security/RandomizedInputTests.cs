@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
+using WebexGateway.Auth;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -23,6 +24,7 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
     private const int RequestCount = 4000;
     private const int Parallelism = 16;
     private const string RedirectUri = "http://gateway.invalid/auth/callback";
+    private const string SessionCookie = AuthExtensions.SessionCookieName;
     private static readonly TimeSpan PerRequest = TimeSpan.FromSeconds(20);
 
     [Fact]
@@ -33,7 +35,7 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
             : Random.Shared.Next();
         output.WriteLine($"seed {seed} (GATEWAY_FUZZ_SEED={seed} replays this run)");
 
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         await using var evil = new EvilListener();
         // A configured redirect URI: then no absolute URL the gateway emits may depend on the request at all.
         var gateway = world.AddGateway(new Dictionary<string, string?>
@@ -271,7 +273,7 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
                 Us = gateway.Address.Authority,
                 Evil = evil.Authority,
                 AuthorizeUrl = new Uri(world.Emulator.BaseUrl, "/v1/authorize").ToString(),
-                Session = $"webex-gateway.session={browser.SessionCookie(gateway.Address)}",
+                Session = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}",
                 RoomId = Uri.EscapeDataString(world.Webex.RoomIds[0]),
                 Pending = pending,
             };
@@ -449,10 +451,10 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
         else if (roll < 7 && !focused)
         {
             cookies.Add(Pick([
-                "webex-gateway.session=", "webex-gateway.session=CfDJ8" + RandomToken(random, 0, 300), "webex-gateway.session=chunks-99",
-                "webex-gateway.session=chunks-2; webex-gateway.sessionC1=a; webex-gateway.sessionC2=b",
+                $"{SessionCookie}=", $"{SessionCookie}=CfDJ8" + RandomToken(random, 0, 300), $"{SessionCookie}=chunks-99",
+                $"{SessionCookie}=chunks-2; {SessionCookie}C1=a; {SessionCookie}C2=b",
                 context.Session[..(context.Session.Length / 2)], context.Session + "x", ".AspNetCore.Correlation.x=N", "=;;=", "a=\u0001",
-                "webex-gateway.session=\"quoted\"",
+                $"{SessionCookie}=\"quoted\"",
             ]));
             shape.Add("forged-cookie");
         }

@@ -35,7 +35,7 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
         }
 
         using var processes = await RedisProcesses.StartAsync(sentinels: 3);
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         // With rotating refresh tokens, losing the last grant written would also lose the only valid refresh token.
         world.Webex.RotateRefreshTokens = true;
         var connectionString = processes.SentinelConnectionString;

@@ -2,11 +2,12 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Storage;
 
 [Collection(GatewayCollection.Name)]
-public sealed class KeyRingTests(RedisFixture redis)
+public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task With_a_certificate_the_key_ring_in_redis_is_encrypted_and_unreadable_without_it()
@@ -19,7 +20,7 @@ public sealed class KeyRingTests(RedisFixture redis)
             await File.WriteAllBytesAsync(certificate, created.Export(X509ContentType.Pfx, "secret"));
         }
 
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var withCertificate = new Dictionary<string, string?>
         {
             ["DataProtection:CertificatePath"] = certificate,
@@ -44,7 +45,7 @@ public sealed class KeyRingTests(RedisFixture redis)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
-            settings: new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = "/nonexistent/key-ring.pfx" });
+            settings: new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = "/nonexistent/key-ring.pfx" }, output: output);
 
         var error = GatewayHost.StartupFailure(gateway);
 

@@ -1,17 +1,19 @@
 using System.Net;
 using System.Text.Json;
+using WebexGateway.Auth;
 using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Storage;
 
 [Collection(GatewayCollection.Name)]
-public sealed class StorageTests(RedisFixture redis)
+public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task Redis_holds_no_token_in_plaintext_and_every_key_starts_with_the_prefix()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         world.Webex.ExpireAccessTokens();
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
@@ -35,7 +37,7 @@ public sealed class StorageTests(RedisFixture redis)
         var directory = TempDirectory.Create("outage");
         var store = new EmbeddedRedisServer(directory);
         var port = store.Port;
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(redis: store.ConnectionString);
         var other = world.AddGateway(redis: store.ConnectionString);
         var known = world.NewBrowser();
@@ -97,7 +99,7 @@ public sealed class StorageTests(RedisFixture redis)
     {
         var store = new EmbeddedRedisServer(TempDirectory.Create("emptied"));
         var port = store.Port;
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(redis: store.ConnectionString, settings: new Dictionary<string, string?> { ["Redis:MemoryFallback"] = "00:00:00" });
         var browser = world.NewBrowser();
         try
@@ -135,7 +137,7 @@ public sealed class StorageTests(RedisFixture redis)
     {
         var directory = TempDirectory.Create("embedded");
         var settings = new Dictionary<string, string?> { ["Redis:DataDirectory"] = directory };
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var first = world.AddGateway(settings, redis: "");
         var browser = world.NewBrowser();
         await browser.SignInAsync(first.Address);
@@ -146,7 +148,7 @@ public sealed class StorageTests(RedisFixture redis)
 
         var second = world.AddGateway(settings, redis: "");
         using var returning = world.NewBrowser();
-        returning.Cookies.Add(second.Address, new Cookie("webex-gateway.session", cookie));
+        returning.Cookies.Add(second.Address, new Cookie(AuthExtensions.SessionCookieName, cookie));
 
         var response = await returning.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -1,16 +1,17 @@
 using System.Net;
 using Webex.Emulator;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Telemetry;
 
 [Collection(GatewayCollection.Name)]
-public sealed class SecretsTests(RedisFixture redis)
+public sealed class SecretsTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task No_token_or_code_appears_in_any_log_line_through_sign_in_refresh_failure_and_sign_out()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var api = new Uri(gateway.Address, "/webex/v1/people/me");
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(api, csrf: true)).StatusCode);
@@ -52,7 +53,7 @@ public sealed class SecretsTests(RedisFixture redis)
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
 
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync();
         var api = new Uri(gateway.Address, "/webex/v1/people/me");
         world.Webex.ExpireAccessTokens();

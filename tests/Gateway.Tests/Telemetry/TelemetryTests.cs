@@ -7,25 +7,26 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using WebexGateway.Telemetry;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Telemetry;
 
 [Collection(GatewayCollection.Name)]
-public sealed class TelemetryTests(RedisFixture redis)
+public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_refresh_on_401_is_one_trace_with_the_gateways_spans_and_the_counters_move()
     {
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         // A sampler named turns tracing on for the exporter added here; with none and no OTLP endpoint, no span is made.
         var sampled = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on" };
         await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: sampled, services: services =>
         {
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
             services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddInMemoryExporter(metrics));
-        });
+        }, output: output);
         using var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
         world.Webex.ExpireAccessTokens();
@@ -83,7 +84,7 @@ public sealed class TelemetryTests(RedisFixture redis)
     [Fact]
     public async Task With_propagation_turned_on_webex_receives_the_trace_context()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Telemetry:PropagateTraceContextToWebex"] = "true" });
         world.Webex.Reset();
         var incoming = ActivityTraceId.CreateRandom();
@@ -98,7 +99,7 @@ public sealed class TelemetryTests(RedisFixture redis)
     [Fact]
     public async Task Metrics_are_served_in_prometheus_format_with_every_documented_name_after_a_flow()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Telemetry:Prometheus"] = "true" });
         var api = new Uri(gateway.Address, "/webex/v1/people/me");
         world.Webex.ExpireAccessTokens();
