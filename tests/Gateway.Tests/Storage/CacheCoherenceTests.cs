@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using WebexGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Storage;
 
@@ -17,7 +18,7 @@ namespace WebexGateway.Tests.Storage;
 /// Redis traffic alone, that gateway reaches Redis through a <see cref="RedisRelay"/>.
 /// </remarks>
 [Collection(GatewayCollection.Name)]
-public sealed class CacheCoherenceTests(RedisFixture redis)
+public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper output)
 {
     private const string SessionCookie = "webex-gateway.session";
 
@@ -46,7 +47,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     public async Task Once_an_instance_has_seen_a_session_200_requests_with_a_valid_token_cost_no_Redis_command()
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(redis: relay.ConnectionString);
         var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
@@ -75,7 +76,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     [Fact]
     public async Task A_logout_on_one_instance_is_401_on_another_that_cached_the_session_within_one_second()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(LongCache);
         var b = world.AddGateway(LongCache);
         var browser = world.NewBrowser();
@@ -94,7 +95,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     [Fact]
     public async Task After_one_instance_refreshes_another_sends_the_new_token_at_once_and_refreshes_nothing()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(LongCache);
         var b = world.AddGateway(LongCache);
         var browser = world.NewBrowser();
@@ -130,7 +131,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     [Fact]
     public async Task A_grant_one_instance_deletes_after_invalid_grant_is_401_on_another_within_one_second()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(new Dictionary<string, string?>(LongCache) { ["Webex:RefreshBeforeExpiry"] = "30.00:00:00" });
         var b = world.AddGateway(LongCache);
         var browser = world.NewBrowser();
@@ -161,7 +162,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     public async Task A_logout_whose_message_another_instance_lost_is_401_there_once_its_subscription_is_restored()
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(LongCache);
         var b = world.AddGateway(LongCache, redis: relay.ConnectionString);
         var browser = world.NewBrowser();
@@ -192,7 +193,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     {
         var shortCache = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" };
         using var relay = RedisRelay.Start(redis.ConnectionString);
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(shortCache);
         var b = world.AddGateway(shortCache, redis: relay.ConnectionString);
         var browser = world.NewBrowser();
@@ -222,7 +223,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     [Fact]
     public async Task A_cached_token_Webex_rejects_is_refreshed_and_replayed_and_every_instance_then_sends_the_new_one()
     {
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var a = world.AddGateway(LongCache);
         var b = world.AddGateway(LongCache);
         var browser = world.NewBrowser();
@@ -258,7 +259,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis)
     {
         var settings = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:MemoryFallback"] = "00:10:00" };
         using var relay = RedisRelay.Start(redis.ConnectionString);
-        await using var world = await TestWorld.StartAsync(redis);
+        await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(settings, redis: relay.ConnectionString);
         var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
