@@ -37,7 +37,8 @@ internal static class Report
         }
 
         text.AppendLine();
-        text.AppendLine(Invariant($"Medians of {targets.Max(t => t.Samples.Count)} rounds. Each round, per target:"));
+        var rounds = targets.Max(t => t.Samples.Count);
+        text.AppendLine(rounds == 1 ? "One round:" : Invariant($"Medians over {rounds} rounds. Each round, per target:"));
         text.AppendLine();
         text.AppendLine("| round | target | req/s | p50 | p99 | CPU µs/req | nginx CPU µs/req | redis-server CPU µs/req | errors | warm-up runs (req/s) | other load |");
         text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
