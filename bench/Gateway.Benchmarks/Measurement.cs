@@ -68,18 +68,32 @@ internal sealed class Measurer(Settings settings, Wrk wrk, Func<IReadOnlyList<in
 {
     private static readonly long Start = Stopwatch.GetTimestamp();
 
-    public Sample Measure(Target target, int round, int distinctCookies, int? redisPid)
+    /// <param name="minimumWarmup">
+    /// Warm-up time before stability counts: a freshly started .NET process keeps getting faster for tens of seconds
+    /// while tiered compilation replaces its code, slowly enough at first that two short runs in a row can look stable.
+    /// </param>
+    public Sample Measure(Target target, int round, int distinctCookies, int? redisPid, TimeSpan minimumWarmup)
     {
-        // Warm-up: short runs until two in a row are within the tolerance, and every cookie has been sent at least once.
+        // Warm-up: short runs until the minimum time has passed, two runs in a row are within the tolerance, and every
+        // cookie has been sent at least once; at most WarmupMaxRuns runs after the minimum time.
         var warmup = new List<double>();
         long warmupRequests = 0;
         var stable = false;
-        while (warmup.Count < settings.WarmupMaxRuns)
+        var clock = Stopwatch.StartNew();
+        var runsAfterMinimum = 0;
+        while (runsAfterMinimum < settings.WarmupMaxRuns)
         {
+            var pastMinimum = clock.Elapsed >= minimumWarmup;
             var run = wrk.Run(target.Load, settings.WarmupSeconds);
             warmup.Add(run.RequestsPerSecond);
             warmupRequests += run.Requests;
-            if (warmup.Count >= 2 && Math.Abs(warmup[^1] - warmup[^2]) <= settings.WarmupTolerance * warmup[^2] && warmupRequests >= distinctCookies)
+            if (!pastMinimum)
+            {
+                continue;
+            }
+
+            runsAfterMinimum++;
+            if (Settled(warmup) && warmupRequests >= distinctCookies)
             {
                 stable = true;
                 break;
@@ -105,6 +119,18 @@ internal sealed class Measurer(Settings settings, Wrk wrk, Func<IReadOnlyList<in
             Math.Max(0, 100.0 * other / capacity),
             warmup,
             stable);
+    }
+
+    /// <summary>
+    /// The last two runs are within the tolerance of each other, and the last is not above the one three runs before it
+    /// by more than the tolerance: a slow climb (code still being recompiled) is not taken for a plateau.
+    /// </summary>
+    private bool Settled(List<double> runs)
+    {
+        var tolerance = settings.WarmupTolerance;
+        return runs.Count >= 2
+            && Math.Abs(runs[^1] - runs[^2]) <= tolerance * runs[^2]
+            && (runs.Count < 4 || runs[^1] <= runs[^4] * (1 + tolerance));
     }
 
     private static Ticks Snapshot(IReadOnlyList<int> target, IReadOnlyList<int> upstream, int? redis, IReadOnlyList<int> ours) => new(

@@ -157,7 +157,9 @@ try
             foreach (var result in results)
             {
                 cancel.Token.ThrowIfCancellationRequested();
-                var sample = measurer.Measure(result.Target, round, cookies.Length, result.Target.Kind == TargetKind.Gateway ? redis?.Pid : null);
+                // The processes are new in every scenario: the .NET ones get the long first warm-up (JIT) in round 1.
+                var minimumWarmup = round == 1 && result.Target.Kind != TargetKind.Upstream ? TimeSpan.FromSeconds(settings.WarmupFirstSeconds) : TimeSpan.Zero;
+                var sample = measurer.Measure(result.Target, round, cookies.Length, result.Target.Kind == TargetKind.Gateway ? redis?.Pid : null, minimumWarmup);
                 result.Samples.Add(sample);
                 var redisCpu = sample.RedisCpuMicrosecondsPerRequest is { } r ? FormattableString.Invariant($" + {r:F1} redis-server") : "";
                 var warmup = sample.WarmupStable ? "" : " (not stable)";
@@ -290,7 +292,7 @@ static string Header(Settings settings, Wrk wrk)
         - Software: .NET {Environment.Version}; YARP {Tools.AssemblyVersion(settings.RawYarpDll, "Yarp.ReverseProxy.dll")} (raw YARP) and {Tools.AssemblyVersion(settings.GatewayDll, "Yarp.ReverseProxy.dll")} (gateway); {Tools.Version("nginx", "-v").Replace("nginx version: ", "", StringComparison.Ordinal)} (1 worker); {Tools.Version("redis-server", "--version").Split(" sha=")[0]}; {Tools.Version("wrk", "-v").Split(" [")[0]}
         - Command: `{settings.Describe()} {settings.Command}`
         - Measured run, raw YARP and gateway: `{proxied}`; upstream alone: `{upstream}`
-        - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance:P0} in req/s (at most {settings.WarmupMaxRuns}) and every cookie has been sent, then measured for {seconds} s. Rounds run upstream → raw YARP → gateway, {settings.Rounds} times; tables give medians.
+        - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance:P0} in req/s (at most {settings.WarmupMaxRuns}) and every cookie has been sent, after at least {settings.WarmupFirstSeconds} s for raw YARP and the gateway in round 1 (tiered compilation), then measured for {seconds} s. Rounds run upstream → raw YARP → gateway, {settings.Rounds} times; tables give medians.
         - CPU µs/req: utime + stime of the target's processes (/proc/&lt;pid&gt;/stat) over the measured run ÷ requests completed; the upstream's row is nginx (master and worker), redis-server's CPU is its own column. Peak RSS: VmHWM at the end of the scenario; every scenario starts new gateway and raw YARP processes and a new store holding only its own users' sessions.
         - Users sign in through the Webex emulator (the gateway started with Webex:BaseUrl = emulator, 3 redirects each, distinct people by login_hint); the gateway is then restarted on the same store with Webex:ApiUrl = nginx, and the cookies are checked (200, nginx's body, a user Bearer) before measuring. Raw YARP gets the same requests (cookie and X-CSRF, which it forwards); the upstream alone gets a plain request with a Bearer.
         - Other load: share of the whole machine's CPU used by processes other than the benchmark's (wrk, nginx, the proxies, redis-server, this driver) during the measured run.

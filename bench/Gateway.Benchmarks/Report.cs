@@ -37,6 +37,8 @@ internal static class Report
         }
 
         text.AppendLine();
+        text.AppendLine(OtherLoad(targets.SelectMany(t => t.Samples)));
+        text.AppendLine();
         var rounds = targets.Max(t => t.Samples.Count);
         text.AppendLine(rounds == 1 ? "One round:" : Invariant($"Medians over {rounds} rounds. Each round, per target:"));
         text.AppendLine();
@@ -85,7 +87,25 @@ internal static class Report
 
         text.AppendLine();
         text.AppendLine("With redis-server, \"+ n\" is redis-server's CPU µs/req and peak RSS, and the ratio in brackets counts it in.");
+        text.AppendLine();
+        text.AppendLine(OtherLoad(runs.SelectMany(r => r.Targets.SelectMany(t => t.Samples))));
         return text.ToString();
+    }
+
+    /// <summary>How busy the machine was with other work during the measured runs, and a warning when that was a lot.</summary>
+    public static string OtherLoad(IEnumerable<Sample> samples)
+    {
+        var loads = samples.Select(s => s.OtherLoadPercent).ToList();
+        if (loads.Count == 0)
+        {
+            return "";
+        }
+
+        var median = TargetResults.Median(loads);
+        var line = Invariant($"Other processes used {median:F0}% of the machine's CPU during the measured runs (median; {loads.Min():F0}% to {loads.Max():F0}%).");
+        return median > 10
+            ? line + " **The machine was shared: req/s and latencies are noisy; CPU µs/req is the steadier figure.**"
+            : line;
     }
 
     public static string Ms(double milliseconds) => milliseconds < 10 ? Invariant($"{milliseconds:F2} ms") : Invariant($"{milliseconds:F1} ms");

@@ -23,6 +23,7 @@ internal sealed record Settings(
     int Threads,
     int Rounds,
     int WarmupSeconds,
+    int WarmupFirstSeconds,
     int WarmupMaxRuns,
     double WarmupTolerance,
     IReadOnlyList<Store> Stores,
@@ -43,7 +44,8 @@ internal sealed record Settings(
           BENCH_ROUNDS          [3]      rounds of upstream, raw YARP, gateway; the report gives medians
           BENCH_THREADS         [1]      wrk threads
           BENCH_WARMUP_SECONDS  [3]      length of one warm-up run
-          BENCH_WARMUP_RUNS     [8]      at most this many warm-up runs per target and round
+          BENCH_WARMUP_FIRST_SECONDS [30] warm-up of raw YARP and the gateway before stability counts, in round 1
+          BENCH_WARMUP_RUNS     [8]      at most this many warm-up runs per target and round (after that time)
           BENCH_WARMUP_TOLERANCE [0.05]  warm-up ends when two runs in a row are this close in req/s
           BENCH_SIGNIN_PARALLEL [16]     sign-ins under way at once
           BENCH_KEEP            [0]      1 keeps the temporary directory (logs, configuration, cookies)
@@ -84,6 +86,7 @@ internal sealed record Settings(
             Int("BENCH_THREADS", 1),
             Int("BENCH_ROUNDS", 3),
             Int("BENCH_WARMUP_SECONDS", 3),
+            Int("BENCH_WARMUP_FIRST_SECONDS", 30),
             Int("BENCH_WARMUP_RUNS", 8),
             double.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP_TOLERANCE") ?? "0.05", CultureInfo.InvariantCulture),
             stores,
@@ -102,6 +105,7 @@ internal sealed record Settings(
         $"BENCH_ROUNDS={Rounds}",
         $"BENCH_THREADS={Threads}",
         $"BENCH_WARMUP_SECONDS={WarmupSeconds}",
+        $"BENCH_WARMUP_FIRST_SECONDS={WarmupFirstSeconds}",
         $"BENCH_WARMUP_RUNS={WarmupMaxRuns}",
         $"BENCH_WARMUP_TOLERANCE={WarmupTolerance.ToString(CultureInfo.InvariantCulture)}");
 
