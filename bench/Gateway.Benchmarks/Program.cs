@@ -1,155 +1,335 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
 using Webex.Emulator;
+using WebexGateway.Benchmarks;
 
-// Throughput and latency of a proxied Webex call: wrk against the Webex emulator directly (the baseline)
-// and against the gateway in front of it, in one run on one machine. Everything stays on 127.0.0.1.
-//   dotnet run -c Release --project bench/Gateway.Benchmarks -- [gateway-dll] [seconds] [connections]
+// The gateway beside raw YARP and the upstream alone, in one run on one machine, everything on 127.0.0.1:
+//   1. upstream alone: wrk → nginx (a fixed Webex person at /v1/people/me);
+//   2. raw YARP:       wrk → bench/RawYarp (YARP defaults, a static Bearer) → nginx;
+//   3. gateway:        wrk → gateway (session cookie, X-CSRF: 1; the user's Bearer from its grant) → nginx,
+// for each store (embedded Garnet, redis-server) and each scenario (one user; many users round-robin; many sessions),
+// each warmed up until stable, interleaved over rounds, with CPU per request and peak RSS from /proc.
+// Users sign in through the Webex emulator with a first gateway process; a second one, on the same store, sends the
+// measured calls to nginx (Webex:ApiUrl). Progress goes to stderr, the Markdown report to stdout.
+//   dotnet run -c Release --project bench/Gateway.Benchmarks -- <Gateway.dll> <RawYarp.dll> [seconds] [connections]
 
-var gatewayDll = args.Length > 0 ? Path.GetFullPath(args[0]) : throw new ArgumentException("usage: <path to published Gateway.dll> [seconds] [connections]");
-var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
-var connections = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
-const string clientId = "bench-client";
-const string clientSecret = "bench-secret";
-
-var options = new WebexEmulatorOptions();
-options.Clients.Add(new EmulatorClient(clientId, clientSecret));
-await using var emulator = await WebexEmulator.StartAsync(options);
-emulator.State.RecordRequests = false;
-var webex = emulator.BaseUrl.ToString().TrimEnd('/');
-
-var port = FreePort();
-var gatewayUrl = $"http://127.0.0.1:{port}";
-var dataDirectory = Directory.CreateTempSubdirectory("gateway-bench").FullName;
-var redis = Environment.GetEnvironmentVariable("BENCH_REDIS") ?? "";
-using var gateway = Process.Start(new ProcessStartInfo("dotnet")
-{
-    ArgumentList =
-    {
-        gatewayDll, "--urls", gatewayUrl,
-        $"--Webex:BaseUrl={webex}", $"--Webex:ClientId={clientId}", $"--Webex:RedirectUri={gatewayUrl}/auth/callback",
-        $"--Redis:ConnectionString={redis}", $"--Redis:DataDirectory={dataDirectory}", $"--Redis:KeyPrefix=bench-{Guid.NewGuid():N}:",
-        "--Logging:LogLevel:Default=Warning",
-    },
-    Environment = { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Webex__ClientSecret"] = clientSecret },
-    WorkingDirectory = Path.GetDirectoryName(gatewayDll)!,
-    RedirectStandardOutput = true,
-    RedirectStandardError = true,
-})!;
-gateway.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[gateway] {e.Data}"); };
-gateway.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[gateway] {e.Data}"); };
-gateway.BeginOutputReadLine();
-gateway.BeginErrorReadLine();
-
+Settings settings;
 try
 {
-    var cookies = new CookieContainer();
-    using var http = new HttpClient(new SocketsHttpHandler { CookieContainer = cookies, AllowAutoRedirect = false, UseProxy = false });
-    await WaitForReadyAsync(http, $"{gatewayUrl}/readyz");
-    var location = new Uri($"{gatewayUrl}/auth/login");
-    for (var hop = 0; hop < 3; hop++)
+    settings = Settings.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+string[] tools = settings.Stores.Contains(Store.Redis) ? ["wrk", "nginx", "redis-server"] : ["wrk", "nginx"];
+foreach (var tool in tools)
+{
+    if (Tools.Find(tool) is null)
     {
-        location = (await http.GetAsync(location)).Headers.Location is { } next ? new Uri(location, next) : throw new InvalidOperationException("sign-in stopped early");
+        Console.Error.WriteLine($"{tool} is needed: apt-get install -y wrk nginx redis-server");
+        return 2;
+    }
+}
+
+const string ClientId = "bench-client";
+const string ClientSecret = "bench-secret";
+const string RawYarpToken = "raw-yarp-static-token";
+const string UpstreamToken = "upstream-static-token";
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+var temp = Directory.CreateTempSubdirectory("gateway-bench-").FullName;
+var keepTemp = settings.KeepTemp;
+using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false })
+{
+    Timeout = TimeSpan.FromSeconds(30),
+};
+var wrk = new Wrk(settings.Threads, settings.Connections, Path.Combine(AppContext.BaseDirectory, "cookies.lua"));
+
+var emulatorOptions = new WebexEmulatorOptions { RoomCount = 0 };
+emulatorOptions.Clients.Add(new EmulatorClient(ClientId, ClientSecret));
+emulatorOptions.AddGeneratedPeople(settings.Scenarios.Max(s => s.Users));
+var people = emulatorOptions.People.ToList();
+
+WebexEmulator? emulator = null;
+var clock = Stopwatch.StartNew();
+var runs = new List<(Store Store, Scenario Scenario, IReadOnlyList<TargetResults> Targets)>();
+try
+{
+    emulator = await WebexEmulator.StartAsync(emulatorOptions);
+    emulator.State.RecordRequests = false;
+    var webex = emulator.BaseUrl.ToString().TrimEnd('/');
+    var nginx = await NginxUpstream.StartAsync(Path.Combine(temp, "nginx"), http);
+    var measurer = new Measurer(settings, wrk, () => nginx.Pids, () => [.. nginx.Pids, .. ChildProcess.RunningPids()]);
+
+    Console.WriteLine(Header(settings, wrk));
+    foreach (var store in settings.Stores)
+    {
+        foreach (var scenario in settings.Scenarios)
+        {
+            cancel.Token.ThrowIfCancellationRequested();
+            var targets = await RunScenarioAsync(store, scenario);
+            runs.Add((store, scenario, targets));
+            Console.WriteLine(Report.Table(store, scenario, targets));
+        }
     }
 
-    var session = cookies.GetCookies(new Uri(gatewayUrl))["webex-gateway.session"]?.Value ?? throw new InvalidOperationException("no session cookie");
-    var token = emulator.State.LastAccessToken!;
-
-    Console.WriteLine($"wrk: {connections} connections, 2 threads, {seconds} s per target, GET /v1/people/me");
-    var baseline = Wrk($"{webex}/v1/people/me", seconds, connections, $"Authorization: Bearer {token}");
-    if (Environment.GetEnvironmentVariable("BENCH_EXTRA") == "1")
+    Console.WriteLine(Report.Summary(runs));
+    var errors = runs.Sum(r => r.Targets.Sum(t => t.Errors));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"Finished in {clock.Elapsed.TotalMinutes:F1} min; load average at the end: {ProcFs.LoadAverage()}."));
+    if (errors > 0)
     {
-        Console.WriteLine(Wrk($"{gatewayUrl}/healthz", seconds, connections).Row("healthz"));
-        Console.WriteLine(Wrk($"{gatewayUrl}/auth/user", seconds, connections, $"Cookie: webex-gateway.session={session}").Row("auth/user"));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"**⚠ {errors:N0} REQUESTS FAILED (non-2xx or socket errors) during measured runs: these figures are not valid. See the errors columns.**"));
+        Console.Error.WriteLine($"[bench] ⚠ {errors:N0} requests failed during measured runs; logs kept in {temp}");
+        keepTemp = true;
+        return 1;
     }
 
-    var proxied = Wrk($"{gatewayUrl}/webex/v1/people/me", seconds, connections, $"Cookie: webex-gateway.session={session}", "X-CSRF: 1");
-    var report = new StringBuilder()
-        .AppendLine($"| target | requests/s | p50 | p90 | p99 | non-2xx |")
-        .AppendLine("|---|---|---|---|---|---|")
-        .AppendLine(baseline.Row("Webex emulator, direct (baseline)"))
-        .AppendLine(proxied.Row("gateway → emulator"))
-        .AppendLine()
-        .AppendLine(CultureInfo.InvariantCulture, $"Gateway overhead at p50: {proxied.P50 - baseline.P50:F2} ms; throughput {100.0 * proxied.RequestsPerSecond / baseline.RequestsPerSecond:F0}% of the baseline; token calls during the run: {emulator.State.RefreshCalls}.")
-        .ToString();
+    await nginx.StopAsync();
+    return 0;
+
+    async Task<IReadOnlyList<TargetResults>> RunScenarioAsync(Store store, Scenario scenario)
+    {
+        var name = $"{store.ToString().ToLowerInvariant()}, {scenario.Key}";
+        var directory = Path.Combine(temp, $"{store.ToString().ToLowerInvariant()}-{scenario.Key}");
+        Directory.CreateDirectory(directory);
+        var redis = store == Store.Redis ? await RedisServer.StartAsync(Path.Combine(directory, "redis")) : null;
+        var gatewayStore = new[]
+        {
+            $"--Redis:ConnectionString={redis?.ConnectionString ?? ""}",
+            $"--Redis:DataDirectory={Path.Combine(directory, "garnet")}",
+            "--Redis:KeyPrefix=bench:",
+        };
+
+        // 1. Sign the users in through a gateway whose Webex is the emulator, then stop it (cleanly: the embedded store
+        //    keeps its data on disk). Sessions, grants and the Data Protection key ring stay in the store.
+        Log($"{name}: signing in {scenario.Users:N0} users");
+        var signInUrl = $"http://127.0.0.1:{Ports.Free()}";
+        var signIn = StartGateway("gateway-signin", signInUrl, null, gatewayStore, directory);
+        await signIn.WaitForHttpAsync(http, new Uri($"{signInUrl}/readyz"), TimeSpan.FromSeconds(60));
+        var signInClock = Stopwatch.StartNew();
+        var cookies = await SignIns.RunAsync(new Uri(signInUrl), people.Take(scenario.Users).ToList(), settings.SignInParallelism, cancel.Token);
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: {cookies.Length:N0} signed in in {signInClock.Elapsed.TotalSeconds:F1} s ({cookies.Length / signInClock.Elapsed.TotalSeconds:F0}/s)"));
+        await signIn.StopAsync("TERM", 60);
+        var cookieFile = Path.Combine(directory, "cookies.txt");
+        await File.WriteAllLinesAsync(cookieFile, cookies);
+
+        // 2. The measured processes: the gateway again on the same store, its /webex/* upstream nginx; raw YARP.
+        var gatewayUrl = $"http://127.0.0.1:{Ports.Free()}";
+        var gateway = StartGateway("gateway", gatewayUrl, nginx.Url, gatewayStore, directory);
+        var rawYarpUrl = $"http://127.0.0.1:{Ports.Free()}";
+        var rawYarp = ChildProcess.Start("raw-yarp", "dotnet",
+            [
+                settings.RawYarpDll, "--urls", rawYarpUrl, $"--Upstream={nginx.Url}", $"--StaticToken={RawYarpToken}",
+                "--Logging:LogLevel:Default=Warning",
+            ],
+            Path.Combine(directory, "raw-yarp.log"),
+            Path.GetDirectoryName(settings.RawYarpDll),
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        await gateway.WaitForHttpAsync(http, new Uri($"{gatewayUrl}/readyz"), TimeSpan.FromSeconds(60));
+        await rawYarp.WaitForHttpAsync(http, new Uri($"{rawYarpUrl}/webex/v1/people/me"), TimeSpan.FromSeconds(60));
+        await VerifyAsync(nginx.Url, gatewayUrl, rawYarpUrl, cookies);
+
+        Target[] targets =
+        [
+            new(TargetKind.Upstream, "upstream alone (nginx)",
+                new WrkLoad($"{nginx.Url}/v1/people/me", [$"Authorization: Bearer {UpstreamToken}"], null), () => nginx.Pids),
+            new(TargetKind.RawYarp, "raw YARP → nginx",
+                new WrkLoad($"{rawYarpUrl}/webex/v1/people/me", ["X-CSRF: 1"], cookieFile), () => [rawYarp.Pid]),
+            new(TargetKind.Gateway, "gateway → nginx",
+                new WrkLoad($"{gatewayUrl}/webex/v1/people/me", ["X-CSRF: 1"], cookieFile), () => [gateway.Pid]),
+        ];
+        var results = targets.Select(t => new TargetResults(t)).ToList();
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
+            foreach (var result in results)
+            {
+                cancel.Token.ThrowIfCancellationRequested();
+                // The processes are new in every scenario: the .NET ones get the long first warm-up (JIT) in round 1.
+                var minimumWarmup = round == 1 && result.Target.Kind != TargetKind.Upstream ? TimeSpan.FromSeconds(settings.WarmupFirstSeconds) : TimeSpan.Zero;
+                var sample = measurer.Measure(result.Target, round, cookies.Length, result.Target.Kind == TargetKind.Gateway ? redis?.Pid : null, minimumWarmup);
+                result.Samples.Add(sample);
+                var redisCpu = sample.RedisCpuMicrosecondsPerRequest is { } r ? FormattableString.Invariant($" + {r:F1} redis-server") : "";
+                var warmup = sample.WarmupStable ? "" : " (not stable)";
+                var failures = sample.Wrk.Errors > 0
+                    ? FormattableString.Invariant($", ⚠ {sample.Wrk.Non2xx:N0} non-2xx and {sample.Wrk.SocketErrors:N0} socket errors")
+                    : "";
+                Log(FormattableString.Invariant(
+                    $"{name}, round {round}/{settings.Rounds}, {result.Target.Name}: {sample.Wrk.RequestsPerSecond:N0} req/s, p50 {Report.Ms(sample.Wrk.P50)}, p99 {Report.Ms(sample.Wrk.P99)}, {sample.CpuMicrosecondsPerRequest:F1}{redisCpu} CPU µs/req, {sample.WarmupRequestsPerSecond.Count} warm-up runs{warmup}, other load {sample.OtherLoadPercent:F0}%{failures}"));
+            }
+        }
+
+        foreach (var result in results)
+        {
+            result.PeakRssBytes = result.Target.Pids().Sum(ProcFs.PeakRssBytes);
+        }
+
+        if (redis is not null)
+        {
+            results.Single(r => r.Target.Kind == TargetKind.Gateway).RedisPeakRssBytes = ProcFs.PeakRssBytes(redis.Pid);
+        }
+
+        await rawYarp.StopAsync();
+        await gateway.StopAsync();
+        if (redis is not null)
+        {
+            await redis.StopAsync();
+        }
+
+        return results;
+    }
+
+    ChildProcess StartGateway(string name, string url, string? apiUrl, IEnumerable<string> storeArguments, string directory)
+    {
+        List<string> arguments =
+        [
+            settings.GatewayDll, "--urls", url,
+            $"--Webex:BaseUrl={webex}", $"--Webex:ClientId={ClientId}", $"--Webex:RedirectUri={url}/auth/callback",
+            .. storeArguments,
+            "--Logging:LogLevel:Default=Warning",
+        ];
+        if (apiUrl is not null)
+        {
+            arguments.Add($"--Webex:ApiUrl={apiUrl}");
+        }
+
+        return ChildProcess.Start(name, "dotnet", arguments, Path.Combine(directory, $"{name}.log"), Path.GetDirectoryName(settings.GatewayDll),
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Webex__ClientSecret"] = ClientSecret });
+    }
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("[bench] cancelled");
+    keepTemp = true;
+    return 130;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"[bench] failed: {e}");
     Console.WriteLine();
-    Console.WriteLine(report);
-    return proxied.Non2xx == 0 && baseline.Non2xx == 0 ? 0 : 1;
+    Console.WriteLine($"**⚠ The benchmark failed: {e.Message}**");
+    keepTemp = true;
+    return 1;
 }
 finally
 {
-    gateway.Kill(entireProcessTree: true);
-    await gateway.WaitForExitAsync();
-}
-
-static WrkResult Wrk(string url, int seconds, int connections, params string[] headers)
-{
-    var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true };
-    foreach (var argument in new[] { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency" })
+    await ChildProcess.StopAllAsync();
+    if (emulator is not null)
     {
-        start.ArgumentList.Add(argument);
+        await emulator.DisposeAsync();
     }
 
-    foreach (var header in headers)
+    if (keepTemp)
     {
-        start.ArgumentList.Add("-H");
-        start.ArgumentList.Add(header);
+        Console.Error.WriteLine($"[bench] logs, configuration and cookies kept in {temp}");
     }
-
-    start.ArgumentList.Add(url);
-    using var wrk = Process.Start(start)!;
-    var output = wrk.StandardOutput.ReadToEnd();
-    wrk.WaitForExit();
-    return WrkResult.Parse(output);
+    else
+    {
+        Directory.Delete(temp, recursive: true);
+    }
 }
 
-static async Task WaitForReadyAsync(HttpClient http, string url)
+// Each proxy must answer the person from nginx, and send nginx a Bearer: the static one (raw YARP) or the user's (gateway).
+async Task VerifyAsync(string upstreamUrl, string gatewayUrl, string rawYarpUrl, IReadOnlyList<string> cookies)
 {
-    for (var i = 0; i < 150; i++)
+    await ExpectAsync($"{upstreamUrl}/v1/people/me", null, NginxUpstream.PersonJson);
+    await ExpectAsync($"{rawYarpUrl}/webex/v1/people/me", cookies[0], NginxUpstream.PersonJson);
+    await ExpectAsync($"{rawYarpUrl}/webex/v1/bench/authorization", cookies[0], $"Bearer {RawYarpToken}");
+    foreach (var index in new[] { 0, cookies.Count / 2, cookies.Count - 1 }.Distinct())
+    {
+        await ExpectAsync($"{gatewayUrl}/webex/v1/people/me", cookies[index], NginxUpstream.PersonJson);
+        var bearer = await ExpectAsync($"{gatewayUrl}/webex/v1/bench/authorization", cookies[index], null);
+        if (!bearer.StartsWith("Bearer ", StringComparison.Ordinal) || bearer.Length < 20 || bearer.Contains(RawYarpToken, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"the gateway sent nginx no user token for cookie {index} ('{bearer[..Math.Min(bearer.Length, 12)]}…')");
+        }
+    }
+
+    async Task<string> ExpectAsync(string url, string? cookie, string? body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (cookie is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", cookie);
+            request.Headers.TryAddWithoutValidation("X-CSRF", "1");
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if ((int)response.StatusCode != 200 || (body is not null && text != body))
+        {
+            throw new InvalidOperationException($"GET {url} answered {(int)response.StatusCode}, not 200 with the expected body: {text[..Math.Min(text.Length, 300)]}");
+        }
+
+        return text;
+    }
+}
+
+static void Log(string message) => Console.Error.WriteLine($"[bench] {DateTime.Now:HH:mm:ss} {message}");
+
+static string Header(Settings settings, Wrk wrk)
+{
+    var seconds = settings.Seconds;
+    var proxied = wrk.CommandLine(new WrkLoad("http://127.0.0.1:<port>/webex/v1/people/me", ["X-CSRF: 1"], "x"), seconds, "bench/Gateway.Benchmarks/cookies.lua", "<cookies.txt>");
+    var upstream = wrk.CommandLine(new WrkLoad("http://127.0.0.1:<port>/v1/people/me", [$"Authorization: Bearer {UpstreamToken}"], null), seconds, "bench/Gateway.Benchmarks/cookies.lua", null);
+    var memory = File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+    return string.Create(CultureInfo.InvariantCulture, $"""
+        # Gateway benchmark: upstream alone, raw YARP, gateway
+
+        - Run: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} × {ProcFs.CpuModel()}, {long.Parse(memory, CultureInfo.InvariantCulture) / 1024.0 / 1024.0:F1} GiB, Linux {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}; load average at the start: {ProcFs.LoadAverage()}
+        - Software: .NET {Environment.Version}; YARP {Tools.AssemblyVersion(settings.RawYarpDll, "Yarp.ReverseProxy.dll")} (raw YARP) and {Tools.AssemblyVersion(settings.GatewayDll, "Yarp.ReverseProxy.dll")} (gateway); {Tools.Version("nginx", "-v").Replace("nginx version: ", "", StringComparison.Ordinal)} (1 worker); {Tools.Version("redis-server", "--version").Split(" sha=")[0]}; {Tools.Version("wrk", "-v").Split(" [")[0]}
+        - Gateway: `src/` at {Environment.GetEnvironmentVariable("BENCH_SOURCE") ?? "an unknown commit"}, published in Release, Production settings
+        - Command: `{settings.Describe()} {settings.Command}`
+        - Measured run, raw YARP and gateway: `{proxied}`; upstream alone: `{upstream}`
+        - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance * 100:F0}% in req/s and the last is not that much above the one three runs before (at most {settings.WarmupMaxRuns}) and every cookie has been sent, after at least {settings.WarmupFirstSeconds} s for raw YARP and the gateway in round 1 (tiered compilation), then measured for {seconds} s. Rounds run upstream → raw YARP → gateway, {settings.Rounds} times; tables give medians.
+        - CPU µs/req: utime + stime of the target's processes (/proc/&lt;pid&gt;/stat) over the measured run ÷ requests completed; the upstream's row is nginx (master and worker), redis-server's CPU is its own column. Peak RSS: VmHWM at the end of the scenario; every scenario starts new gateway and raw YARP processes and a new store holding only its own users' sessions.
+        - Users sign in through the Webex emulator (the gateway started with Webex:BaseUrl = emulator, 3 redirects each, distinct people by login_hint); the gateway is then restarted on the same store with Webex:ApiUrl = nginx, and the cookies are checked (200, nginx's body, a user Bearer) before measuring. Raw YARP gets the same requests (cookie and X-CSRF, which it forwards); the upstream alone gets a plain request with a Bearer.
+        - Other load: share of the whole machine's CPU used by processes other than the benchmark's (wrk, nginx, the proxies, redis-server, this driver) during the measured run. nginx's CPU µs/req, listed for every run, also shows how fast the machine was at the time (a busy host slows everything down, even where no other process is seen).
+
+        """);
+}
+
+/// <summary>Programs the benchmark runs, and their versions for the report.</summary>
+internal static class Tools
+{
+    public static string? Find(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin"])
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
+
+    /// <summary>The first line a program prints for <paramref name="argument"/> (stdout or stderr).</summary>
+    public static string Version(string program, string argument)
     {
         try
         {
-            if ((await http.GetAsync(url)).IsSuccessStatusCode)
-            {
-                return;
-            }
+            using var process = Process.Start(new ProcessStartInfo(program, argument) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (output + error.Result).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? program;
         }
-        catch (HttpRequestException)
+        catch (System.ComponentModel.Win32Exception)
         {
+            return $"{program} (not found)";
         }
-
-        await Task.Delay(200);
     }
 
-    throw new TimeoutException("the gateway did not become ready");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
-
-internal sealed record WrkResult(double RequestsPerSecond, double P50, double P90, double P99, long Non2xx)
-{
-    public static WrkResult Parse(string output)
+    public static string AssemblyVersion(string besideDll, string assembly)
     {
-        double Latency(string percentile)
-        {
-            var match = Regex.Match(output, $@"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
-            var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            return match.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
-        }
-
-        var rps = double.Parse(Regex.Match(output, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
-        var non2xx = Regex.Match(output, @"Non-2xx or 3xx responses:\s+(\d+)") is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-        return new WrkResult(rps, Latency("50"), Latency("90"), Latency("99"), non2xx);
+        var path = Path.Combine(Path.GetDirectoryName(besideDll)!, assembly);
+        return File.Exists(path) ? (FileVersionInfo.GetVersionInfo(path).ProductVersion ?? "?").Split('+')[0] : "?";
     }
-
-    public string Row(string name) => string.Create(CultureInfo.InvariantCulture, $"| {name} | {RequestsPerSecond:F0} | {P50:F2} ms | {P90:F2} ms | {P99:F2} ms | {Non2xx} |");
 }
