@@ -19,7 +19,7 @@ trap 'rm -rf "$out"' EXIT
 dotnet publish src/Gateway -c Release -o "$out/gateway" --nologo -v quiet >&2
 dotnet publish bench/RawYarp -c Release -o "$out/raw-yarp" --nologo -v quiet >&2
 dotnet build bench/Gateway.Benchmarks -c Release --nologo -v quiet >&2
-revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- src 2>/dev/null || revision="$revision with uncommitted changes in src/"
+revision="as of commit $(git log -1 --format=%h -- src 2>/dev/null || echo unknown) (HEAD $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+git diff --quiet HEAD -- src 2>/dev/null || revision="$revision with uncommitted changes"
 BENCH_COMMAND="bench/run.sh${*:+ $*}" BENCH_SOURCE="$revision" dotnet run -c Release --no-build --project bench/Gateway.Benchmarks -- \
   "$out/gateway/Gateway.dll" "$out/raw-yarp/RawYarp.dll" "${1:-10}" "${2:-32}"
