@@ -108,5 +108,11 @@ public static class AuthExtensions
     /// read only where it is needed). Anywhere else it would build the OAuth handler for every call just to hear "not mine".
     /// </summary>
     public static IApplicationBuilder UseWebexAuthentication(this IApplicationBuilder app)
-        => app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth => auth.UseAuthentication());
+    {
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth => auth.UseAuthentication());
+        // WebApplication adds the middleware in front of everything unless UseAuthentication marked the app; the branch's
+        // mark stays in the branch, so the app is marked here (the key UseAuthentication itself sets).
+        app.Properties["__AuthenticationMiddlewareSet"] = true;
+        return app;
+    }
 }

@@ -128,7 +128,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         metrics.UpstreamResponse((int)response.StatusCode);
-        if (context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity
+        if (GatewayTelemetry.RecordedServerSpan(context.HttpContext) is { } activity
             && response.Headers.TryGetValues("TrackingID", out var trackingIds))
         {
             activity.SetTag("webex.tracking_id", trackingIds.FirstOrDefault());

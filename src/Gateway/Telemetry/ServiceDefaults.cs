@@ -23,11 +23,15 @@ public static class ServiceDefaults
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
         builder.Services.AddSingleton<GatewayMetrics>();
-        
 
+        var otlpEndpoint = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("webex-gateway"))
-            .WithMetrics(metrics =>
+            .ConfigureResource(resource => resource.AddService("webex-gateway"));
+
+        // Nothing is measured for nobody: metrics are collected for Prometheus or OTLP only (an unheard counter costs nothing).
+        if (telemetry.Prometheus || otlpEndpoint)
+        {
+            otel.WithMetrics(metrics =>
             {
                 metrics
                     .AddMeter(GatewayTelemetry.SourceName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
@@ -38,11 +42,12 @@ public static class ServiceDefaults
                     metrics.AddPrometheusExporter();
                 }
             });
+        }
 
         // Spans nobody receives are not made at all: tracing is on when an OTLP endpoint is set, or when a sampler is
         // named (OTEL_TRACES_SAMPLER, for an exporter added in code). The SDK then samples as OTEL_TRACES_SAMPLER and
         // OTEL_TRACES_SAMPLER_ARG say, parent-based by default.
-        var exportsTraces = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        var exportsTraces = otlpEndpoint
             || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
         if (exportsTraces || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
         {
@@ -61,7 +66,7 @@ public static class ServiceDefaults
         }
 
         // OTLP only where a collector is configured; without one nothing leaves the process.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlpEndpoint)
         {
             otel.UseOtlpExporter();
         }

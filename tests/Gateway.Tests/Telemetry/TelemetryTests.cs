@@ -20,8 +20,9 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
         await using var world = await TestWorld.StartAsync(redis, output);
-        // A sampler named turns tracing on for the exporter added here; with none and no OTLP endpoint, no span is made.
-        var sampled = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on" };
+        // A sampler named turns tracing on for the exporter added here, Prometheus turns metrics on; without them (and without
+        // an OTLP endpoint) no span is made and no metric collected.
+        var sampled = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on", ["Telemetry:Prometheus"] = "true" };
         await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: sampled, services: services =>
         {
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
