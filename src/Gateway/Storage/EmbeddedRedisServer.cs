@@ -23,10 +23,13 @@ public sealed class EmbeddedRedisServer : IDisposable
         _server = new GarnetServer(new GarnetServerOptions
         {
             EndPoints = [new IPEndPoint(IPAddress.Loopback, Port)],
-            // Garnet's defaults reserve gigabytes; a gateway holds a few small keys per user.
-            LogMemorySize = "64m",
+            // Garnet's defaults reserve gigabytes; a gateway holds a few small keys per user. Beyond the in-memory log,
+            // records spill to the data directory.
+            LogMemorySize = "16m",
             PageSize = "1m",
-            IndexMemorySize = "16m",
+            IndexMemorySize = "2m",
+            AofMemorySize = "4m",
+            AofPageSize = "2m",
             EnableLua = true,
             LuaOptions = new LuaOptions(),
             EnableStorageTier = true,
