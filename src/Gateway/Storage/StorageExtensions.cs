@@ -29,6 +29,7 @@ public static class StorageExtensions
         });
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(Configuration(sp)));
         services.AddExceptionHandler<StoreUnavailableHandler>();
+        services.AddHostedService<StoreWarmUp>();
 
         AddRecordCache(builder);
         AddKeyRing(builder);
@@ -54,7 +55,8 @@ public static class StorageExtensions
                 var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
                 // The channel is per key prefix: gateways sharing a Redis but not a prefix never hear of each other's records.
                 options.BackplaneChannelPrefix = redis.KeyPrefix + "records";
-                options.WaitForInitialBackplaneSubscribe = true;
+                // Never block a request on the subscription: until it is made, the cache lifetime bounds staleness.
+                options.WaitForInitialBackplaneSubscribe = false;
                 options.DefaultEntryOptions = new FusionCacheEntryOptions
                 {
                     Duration = redis.CacheLifetime,

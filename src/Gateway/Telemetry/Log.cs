@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(19, LogLevel.Error, "Webex answered 401 to the token of the bot '{Bot}': it is invalid or was revoked; answering 502. Check Webex:Bots:{Bot}:Token")]
     public static partial void BotTokenRejected(ILogger logger, string bot);
 
+    [LoggerMessage(20, LogLevel.Warning, "The key ring could not be loaded at start-up ({ErrorType}); it is loaded on first use")]
+    public static partial void StoreWarmUpFailed(ILogger logger, string errorType);
+
     [LoggerMessage(120, LogLevel.Warning, "A grant was written to the primary, but only {Acknowledged} of {Requested} replicas confirmed it within {TimeoutMs} ms ({Outcome}); it is lost if the primary fails before it replicates")]
     public static partial void GrantNotReplicated(ILogger logger, int acknowledged, int requested, int timeoutMs, string outcome);
 }
