@@ -46,7 +46,7 @@ public sealed class TokenEndpointException(TokenFailure failure, string message,
 public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options, IOptions<TelemetryOptions> telemetry)
 {
     private readonly WebexOptions _webex = options.Value;
-    private readonly bool _noTraceContext = !telemetry.Value.PropagateTraceContextToWebex;
+    private readonly TelemetryOptions _telemetry = telemetry.Value;
 
     public Task<TokenResponse> ExchangeCodeAsync(string code, string redirectUri, string? codeVerifier, CancellationToken cancellationToken)
     {
@@ -87,7 +87,7 @@ public sealed class TokenClient(HttpClient http, IOptions<WebexOptions> options,
         using var request = new HttpRequestMessage(HttpMethod.Post, _webex.TokenUrl) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Options.Set(NoRetry, form["grant_type"] == "authorization_code");
-        request.Options.Set(WebexHttp.NoTraceContext, _noTraceContext);
+        WebexHttp.ApplyTraceContextPolicy(request, _telemetry);
 
         HttpResponseMessage response;
         try
