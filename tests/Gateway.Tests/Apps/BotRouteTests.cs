@@ -92,6 +92,51 @@ public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("logout")]
+    [InlineData("invalid_grant")]
+    public async Task A_bot_route_refuses_a_session_whose_person_lost_the_grant_in_another_browser(string howTheGrantEnds)
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var (gateway, first) = await world.SignedInAsync(BotSettings(botToken));
+        using var second = world.NewBrowser();
+        await second.SignInAsync(gateway.Address);
+        var me = new Uri(gateway.Address, "/bots/alerts/v1/people/me");
+        var messages = new Uri(gateway.Address, "/bots/alerts/v1/messages");
+        var post = $$"""{"roomId":"{{world.Webex.RoomIdsFor(botId)[0]}}","text":"disk full"}""";
+        // Both sessions can use the bot while their person has a grant.
+        Assert.Equal(HttpStatusCode.OK, (await second.GetAsync(me, csrf: true)).StatusCode);
+
+        if (howTheGrantEnds == "logout")
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await first.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+        }
+        else
+        {
+            world.Webex.RevokeRefreshTokens();
+            world.Webex.ExpireAccessTokens(world.Person.Id);
+            var refused = await first.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal(1, world.Webex.RefreshCallsFor(world.Person.Id));
+        }
+
+        world.Webex.Reset();
+        var userRoute = await second.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+        var botMe = await second.GetAsync(me, csrf: true);
+        var botPost = await second.SendAsync(HttpMethod.Post, messages, Browser.Json(post));
+
+        foreach (var response in new[] { userRoute, botMe, botPost })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("login_required", json.RootElement.GetProperty("error").GetString());
+        }
+
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(0, world.Webex.TokenCalls);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_public_bot_route_needs_neither_session_nor_csrf_header(bool lowerCaseKeys)
