@@ -74,8 +74,9 @@ internal sealed class WebexOptionsSetup(IHostEnvironment environment, IConfigura
     }
 
     /// <summary>
-    /// Every route's <c>WebexToken</c> and <c>Public</c> metadata: a known value, a configured bot, and for a Webex route a
-    /// path of the form <c>/prefix/{**path}</c> (the prefix is cut from the request target to make Webex's path).
+    /// Every route's <c>WebexToken</c>, <c>Public</c> and <c>Allow</c> metadata: a known value, a configured bot, a
+    /// well-formed allow-list on bot routes only, and for a Webex route a path of the form <c>/prefix/{**path}</c> (see
+    /// <see cref="UpstreamPath"/> for how the prefix makes Webex's path).
     /// </summary>
     private void ValidateRoutes(List<string> errors, WebexOptions options)
     {
@@ -87,6 +88,11 @@ internal sealed class WebexOptionsSetup(IHostEnvironment environment, IConfigura
             {
                 errors.Add($"{key}:Metadata: {error}");
                 continue;
+            }
+
+            if (!BotAllowList.TryParse(metadata[BotAllowList.MetadataKey], token, out _, out var allowError))
+            {
+                errors.Add($"{key}:Metadata:{BotAllowList.MetadataKey}: {allowError}");
             }
 
             if (!token.SendsWebexToken)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using WebexGateway.Auth;
 using WebexGateway.Refusals;
 using Yarp.ReverseProxy.Model;
@@ -6,8 +7,9 @@ using Yarp.ReverseProxy.Model;
 namespace WebexGateway.Proxy;
 
 /// <summary>
-/// What a request must be before anything is looked up for it: not a CONNECT (a tunnel, never an API call), and on a
-/// Webex route, the <c>X-CSRF</c> header (unless the route is a public bot route) and a path without dot segments.
+/// What a request must be before anything is looked up for it: not a CONNECT (a tunnel, never an API call); on a
+/// Webex route, the <c>X-CSRF</c> header (unless the route is a public bot route) and a path without dot segments; on a
+/// bot route, a method and Webex path its <c>Allow</c> metadata lists, and on a public one, a JSON body if any.
 /// </summary>
 public sealed class RequestChecks(RequestDelegate next)
 {
@@ -35,7 +37,42 @@ public sealed class RequestChecks(RequestDelegate next)
             return Refuse.DotSegments.ExecuteAsync(context);
         }
 
+        if (route.Kind == RouteTokenKind.Bot)
+        {
+            var proxied = context.GetReverseProxyFeature().Route;
+            var allowed = BotAllowList.Of(proxied);
+            if (!allowed.AllowsEverything && !allowed.Allows(context.Request.Method, UpstreamPath.Of(proxied).TargetOf(context)))
+            {
+                return Refuse.BotRouteNotAllowed.ExecuteAsync(context);
+            }
+
+            if (route.IsPublic && HasNonJsonBody(context.Request))
+            {
+                return Refuse.JsonBodyRequired.ExecuteAsync(context);
+            }
+        }
+
         return next(context);
+    }
+
+    /// <summary>
+    /// True when the request carries a body (a length above zero, or chunked) whose Content-Type is not
+    /// <c>application/json</c>, with at most a charset. A page on any site can send a form or a <c>text/plain</c> fetch
+    /// without a CORS preflight; it cannot send JSON that way.
+    /// </summary>
+    public static bool HasNonJsonBody(HttpRequest request)
+    {
+        var hasBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+                      ?? (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0);
+        if (!hasBody)
+        {
+            return false;
+        }
+
+        return !(request.Headers.ContentType.Count == 1
+                 && MediaTypeHeaderValue.TryParse(request.Headers.ContentType[0], out var type)
+                 && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+                 && type.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)));
     }
 
     /// <summary>

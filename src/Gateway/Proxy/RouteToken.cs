@@ -46,7 +46,7 @@ public sealed record RouteToken(RouteTokenKind Kind, string? BotName, bool IsPub
         return TryParse(value, Find(metadata, PublicMetadataKey), out var token, out _) ? token : None;
     }
 
-    private static string? Find(IReadOnlyDictionary<string, string>? metadata, string key) =>
+    internal static string? Find(IReadOnlyDictionary<string, string>? metadata, string key) =>
         metadata is null ? null
         : metadata.TryGetValue(key, out var value) ? value
         : metadata.FirstOrDefault(m => string.Equals(m.Key, key, StringComparison.OrdinalIgnoreCase)).Value;

@@ -50,11 +50,11 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         // Start-up validation guarantees the form <prefix>/{**path}.
-        var prefix = RouteToken.PrefixOf(context.Route.Match.Path) ?? "";
+        var path = UpstreamPath.Of(context.Route);
         context.UseDefaultForwarders = false;
         context.CopyRequestHeaders = false;
-        context.AddRequestTransform(request => TransformRequest(request, prefix));
-        context.AddResponseTransform(response => TransformResponse(response, prefix));
+        context.AddRequestTransform(request => TransformRequest(request, path));
+        context.AddResponseTransform(response => TransformResponse(response, path.GatewayPrefix));
     }
 
     private static ValueTask RemoveGatewayCookies(RequestTransformContext context)
@@ -83,7 +83,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         name is Auth.AuthExtensions.SessionCookieName or Auth.AuthExtensions.SecureSessionCookieName
         || name.StartsWith(".AspNetCore.", StringComparison.Ordinal);
 
-    private ValueTask TransformRequest(RequestTransformContext context, string prefix)
+    private ValueTask TransformRequest(RequestTransformContext context, UpstreamPath path)
     {
         var incoming = context.HttpContext.Request.Headers;
         var smuggling = incoming.ContainsKey(HeaderNames.TransferEncoding) && incoming.ContainsKey(HeaderNames.ContentLength);
@@ -103,7 +103,8 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
 
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
         context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
-        context.ProxyRequest.RequestUri = UpstreamUri(context.HttpContext, prefix);
+        context.ProxyRequest.RequestUri = new Uri(_apiUrl + path.TargetOf(context.HttpContext),
+            new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
         return ValueTask.CompletedTask;
     }
 
@@ -148,30 +149,5 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    /// <summary>
-    /// The request target exactly as the client sent it, minus the route prefix. YARP would rebuild it from the decoded
-    /// path and re-encode <c>%2F</c> as <c>%252F</c> (dotnet/yarp#1419), and Webex ids are base64 that can hold a <c>/</c>.
-    /// </summary>
-    private Uri UpstreamUri(HttpContext context, string prefix)
-    {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (rawTarget is not null && !rawTarget.StartsWith('/') && rawTarget.IndexOf("://", StringComparison.Ordinal) is > 0 and var scheme)
-        {
-            // The absolute form (GET http://host/webex/... HTTP/1.1): the target's path starts after its authority.
-            var path = rawTarget.IndexOfAny(['/', '?'], scheme + 3);
-            rawTarget = path < 0 ? "/" : rawTarget[path..];
-        }
-
-        var rest = rawTarget is not null && rawTarget.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
-            ? rawTarget[prefix.Length..]
-            : context.Request.Path.ToUriComponent()[prefix.Length..] + context.Request.QueryString;
-        if (!rest.StartsWith('/'))
-        {
-            rest = "/" + rest;
-        }
-
-        return new Uri(_apiUrl + rest, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
     }
 }

@@ -12,6 +12,14 @@ public static class Refuse
     public static readonly Refusal DotSegments = new(StatusCodes.Status400BadRequest, "bad_request",
         "Paths of Webex routes must not contain '.' or '..' segments.", "bad_input");
 
+    /// <summary>A bot route's <c>Allow</c> metadata does not list the call's method and Webex path.</summary>
+    public static readonly Refusal BotRouteNotAllowed = new(StatusCodes.Status403Forbidden, "bot_route_not_allowed",
+        "This bot route does not allow this method and path; its route's Metadata:Allow lists what it allows.", "bad_input");
+
+    /// <summary>A public bot route takes JSON only: a cross-site form or text/plain fetch needs no preflight, JSON does.</summary>
+    public static readonly Refusal JsonBodyRequired = new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
+        "A public bot route accepts a request body only with 'Content-Type: application/json'.", "bad_input");
+
     public static readonly Refusal Tunnel = new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
         "CONNECT is not forwarded to Webex.")
     {

@@ -12,7 +12,7 @@ public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
     /// A world whose second person plays the team's bot: it signs in once at a throwaway gateway, and the access token the
     /// emulator issued to it becomes <c>Webex:Bots:alerts:Token</c> of the gateway under test.
     /// </summary>
-    private static async Task<(TestWorld World, string BotToken, string BotId)> WorldWithBotAsync(RedisFixture redis, ITestOutputHelper output)
+    internal static async Task<(TestWorld World, string BotToken, string BotId)> WorldWithBotAsync(RedisFixture redis, ITestOutputHelper output)
     {
         var world = await TestWorld.StartAsync(redis, output, options => options.AddGeneratedPeople(1));
         var bot = world.Webex.People[1];
@@ -22,18 +22,24 @@ public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
         return (world, world.Webex.LastAccessTokenFor(bot.Id)!, bot.Id);
     }
 
-    private static Dictionary<string, string?> BotSettings(string token, bool isPublic = false)
+    /// <summary>The route <c>alerts-bot</c>: <c>/bots/alerts/{**path}</c> as the bot <c>alerts</c>, with <c>Allow</c> when given.</summary>
+    internal static Dictionary<string, string?> BotSettings(string token, bool isPublic = false, string? allow = null, string matchPath = "/bots/alerts/{**path}")
     {
         var settings = new Dictionary<string, string?>
         {
             ["Webex:Bots:alerts:Token"] = token,
             ["ReverseProxy:Routes:alerts-bot:ClusterId"] = "webex",
-            ["ReverseProxy:Routes:alerts-bot:Match:Path"] = "/bots/alerts/{**path}",
+            ["ReverseProxy:Routes:alerts-bot:Match:Path"] = matchPath,
             ["ReverseProxy:Routes:alerts-bot:Metadata:WebexToken"] = "Bot:alerts",
         };
         if (isPublic)
         {
             settings["ReverseProxy:Routes:alerts-bot:Metadata:Public"] = "true";
+        }
+
+        if (allow is not null)
+        {
+            settings["ReverseProxy:Routes:alerts-bot:Metadata:Allow"] = allow;
         }
 
         return settings;
@@ -139,7 +145,7 @@ public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task A_public_bot_route_needs_neither_session_nor_csrf_header(bool lowerCaseKeys)
+    public async Task A_public_bot_route_posts_a_json_message_with_neither_session_nor_csrf_header(bool lowerCaseKeys)
     {
         var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
         await using var _ = world;
@@ -154,14 +160,237 @@ public sealed class BotRouteTests(RedisFixture redis, ITestOutputHelper output)
         using var stranger = world.NewBrowser();
         world.Webex.Reset();
 
-        var me = await stranger.GetAsync(new Uri(gateway.Address, "/bots/alerts/v1/people/me"));
+        var posted = await stranger.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/bots/alerts/v1/messages"),
+            Browser.Json($$"""{"roomId":"{{world.Webex.RoomIdsFor(botId)[0]}}","text":"disk full"}"""), csrf: false);
         var userRoute = await stranger.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"));
 
-        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
-        using var json = JsonDocument.Parse(await me.Content.ReadAsStringAsync());
-        Assert.Equal(botId, json.RootElement.GetProperty("id").GetString());
+        Assert.True(posted.StatusCode == HttpStatusCode.OK, $"{(int)posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
+        using var json = JsonDocument.Parse(await posted.Content.ReadAsStringAsync());
+        Assert.Equal(botId, json.RootElement.GetProperty("personId").GetString());
         Assert.Equal(HttpStatusCode.Forbidden, userRoute.StatusCode);
-        Assert.Equal($"Bearer {botToken}", Assert.Single(world.Webex.Requests).Headers["Authorization"]);
+        var request = Assert.Single(world.Webex.Requests);
+        Assert.Equal(("POST", "/v1/messages"), (request.Method, request.RawTarget));
+        Assert.Equal($"Bearer {botToken}", request.Headers["Authorization"]);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/rooms")]
+    [InlineData("GET", "/v1/messages?roomId={room}")]
+    [InlineData("GET", "/v1/people/me")]
+    [InlineData("GET", "/v1/messages/{room}")]
+    [InlineData("DELETE", "/v1/messages/{room}")]
+    [InlineData("PUT", "/v1/messages")]
+    [InlineData("POST", "/v1/rooms")]
+    [InlineData("POST", "/v1/memberships")]
+    public async Task A_public_bot_route_refuses_anything_but_posting_a_message_before_webex_is_called(string method, string webexTarget)
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var gateway = world.AddGateway(BotSettings(botToken, isPublic: true));
+        using var stranger = world.NewBrowser();
+        var target = webexTarget.Replace("{room}", Uri.EscapeDataString(world.Webex.RoomIdsFor(botId)[0]), StringComparison.Ordinal);
+        world.Webex.Reset();
+
+        var response = await stranger.SendAsync(new HttpMethod(method), new Uri(gateway.Address, "/bots/alerts" + target),
+            method is "GET" or "DELETE" ? null : Browser.Json("""{"roomId":"x","text":"hi"}"""), csrf: false);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("bot_route_not_allowed", json.RootElement.GetProperty("error").GetString());
+        Assert.Empty(world.Webex.Requests);
+    }
+
+    [Theory]
+    [InlineData("text/plain", 415)]
+    [InlineData("text/plain;charset=UTF-8", 415)]
+    [InlineData("application/x-www-form-urlencoded", 415)]
+    [InlineData("multipart/form-data; boundary=x", 415)]
+    [InlineData("application/jsonp", 415)]
+    [InlineData("application/json; profile=x", 415)]
+    [InlineData(null, 415)]
+    [InlineData("application/json", 200)]
+    [InlineData("application/json; charset=utf-8", 200)]
+    [InlineData("Application/JSON;Charset=UTF-8", 200)]
+    public async Task A_public_bot_route_takes_a_body_only_as_json(string? contentType, int expected)
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var gateway = world.AddGateway(BotSettings(botToken, isPublic: true));
+        using var stranger = world.NewBrowser();
+        world.Webex.Reset();
+        var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes($$"""{"roomId":"{{world.Webex.RoomIdsFor(botId)[0]}}","text":"posted cross-site?"}"""));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        var response = await stranger.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/bots/alerts/v1/messages"), content, csrf: false);
+
+        Assert.True((int)response.StatusCode == expected, $"{contentType}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        if (expected == 415)
+        {
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("unsupported_media_type", json.RootElement.GetProperty("error").GetString());
+            Assert.Empty(world.Webex.Requests);
+        }
+        else
+        {
+            Assert.Equal("/v1/messages", Assert.Single(world.Webex.Requests).RawTarget);
+        }
+    }
+
+    [Fact]
+    public async Task A_non_public_bot_route_takes_any_body_its_app_sends()
+    {
+        // Only a public route needs the JSON rule: a signed-in route's X-CSRF header already needs a preflight cross-site.
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var (gateway, browser) = await world.SignedInAsync(BotSettings(botToken));
+        world.Webex.Reset();
+
+        var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/bots/alerts/v1/messages"),
+            new StringContent($$"""{"roomId":"{{world.Webex.RoomIdsFor(botId)[0]}}","text":"hi"}""", System.Text.Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v1/messages", Assert.Single(world.Webex.Requests).RawTarget);
+    }
+
+    [Fact]
+    public async Task A_configured_allow_list_widens_a_public_route_and_narrows_a_signed_in_one()
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var room = Uri.EscapeDataString(world.Webex.RoomIdsFor(botId)[0]);
+        var wide = world.AddGateway(BotSettings(botToken, isPublic: true, allow: "GET /v1/rooms, get /v1/rooms/*, POST /v1/messages"));
+        var (narrow, browser) = await world.SignedInAsync(BotSettings(botToken, allow: "GET /v1/people/me"));
+        using var stranger = world.NewBrowser();
+        world.Webex.Reset();
+
+        var rooms = await stranger.GetAsync(new Uri(wide.Address, "/bots/alerts/v1/rooms"));
+        var oneRoom = await stranger.GetAsync(new Uri(wide.Address, $"/bots/alerts/v1/rooms/{room}"));
+        var history = await stranger.GetAsync(new Uri(wide.Address, $"/bots/alerts/v1/messages?roomId={room}"));
+        var deleteRoom = await stranger.SendAsync(HttpMethod.Delete, new Uri(wide.Address, $"/bots/alerts/v1/rooms/{room}"), csrf: false);
+        var me = await browser.GetAsync(new Uri(narrow.Address, "/bots/alerts/v1/people/me"), csrf: true);
+        var post = await browser.SendAsync(HttpMethod.Post, new Uri(narrow.Address, "/bots/alerts/v1/messages"), Browser.Json($$"""{"roomId":"{{room}}","text":"hi"}"""));
+        var people = await browser.GetAsync(new Uri(narrow.Address, "/bots/alerts/v1/people/me/x"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.OK, rooms.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, oneRoom.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+        foreach (var refused in new[] { history, deleteRoom, post, people })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            using var json = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+            Assert.Equal("bot_route_not_allowed", json.RootElement.GetProperty("error").GetString());
+        }
+
+        Assert.Equal(["GET /v1/rooms", $"GET /v1/rooms/{room}", "GET /v1/people/me"], world.Webex.Requests.Select(r => $"{r.Method} {r.RawTarget}"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_route_naming_a_webex_path_forwards_to_that_path(bool isPublic)
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var settings = BotSettings(botToken, isPublic, allow: isPublic ? null : "POST /v1/messages, GET /v1/messages/*", matchPath: "/bots/msg/v1/messages/{**path}");
+        var (gateway, browser) = await world.SignedInAsync(settings);
+        var room = world.Webex.RoomIdsFor(botId)[0];
+        world.Webex.Reset();
+
+        var posted = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/bots/msg/v1/messages"), Browser.Json($$"""{"roomId":"{{room}}","text":"hi"}"""));
+        var postedUpperCase = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/BOTS/MSG/V1/MESSAGES"), Browser.Json($$"""{"roomId":"{{room}}","text":"hi"}"""));
+        var id = JsonDocument.Parse(await posted.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var read = await browser.GetAsync(new Uri(gateway.Address, $"/bots/msg/v1/messages/{Uri.EscapeDataString(id)}?x=1"), csrf: true);
+        var elsewhere = await browser.GetAsync(new Uri(gateway.Address, "/bots/msg/v1/rooms"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, postedUpperCase.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+        var expected = new List<string> { "POST /v1/messages", "POST /v1/messages" };
+        if (isPublic)
+        {
+            // Reading is not in a public route's default list.
+            Assert.Equal(HttpStatusCode.Forbidden, read.StatusCode);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            expected.Add($"GET /v1/messages/{Uri.EscapeDataString(id)}?x=1");
+        }
+
+        Assert.Equal(expected, world.Webex.Requests.Select(r => $"{r.Method} {r.RawTarget}"));
+    }
+
+    [Fact]
+    public async Task A_route_naming_a_webex_path_points_webex_links_back_at_itself()
+    {
+        var (world, botToken, botId) = await WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var settings = BotSettings(botToken, allow: "POST /v1/messages, GET /v1/messages", matchPath: "/bots/msg/v1/messages/{**path}");
+        var (gateway, browser) = await world.SignedInAsync(settings);
+        var room = world.Webex.RoomIdsFor(botId)[0];
+        for (var i = 0; i < 2; i++)
+        {
+            var posted = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/bots/msg/v1/messages"), Browser.Json($$"""{"roomId":"{{room}}","text":"{{i}}"}"""));
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+
+        var first = await browser.GetAsync(new Uri(gateway.Address, $"/bots/msg/v1/messages?roomId={Uri.EscapeDataString(room)}&max=1"), csrf: true);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var link = Assert.Single(first.Headers.GetValues("Link"));
+        Assert.StartsWith("</bots/msg/v1/messages?", link, StringComparison.Ordinal);
+        var next = await browser.GetAsync(new Uri(gateway.Address, link[1..link.IndexOf('>', StringComparison.Ordinal)]), csrf: true);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("GET")]
+    [InlineData("/v1/messages")]
+    [InlineData("FETCH /v1/messages")]
+    [InlineData("GET v1/rooms")]
+    [InlineData("GET /v1/rooms/")]
+    [InlineData("GET /v1//rooms")]
+    [InlineData("GET /v1/../rooms")]
+    [InlineData("GET /v1/rooms?max=1")]
+    [InlineData("GET /v1/%72ooms")]
+    [InlineData("GET /v1/*/messages")]
+    [InlineData("GET /v1/rooms*")]
+    [InlineData("POST /v1/messages,")]
+    [InlineData("POST /v1/messages GET /v1/rooms")]
+    public async Task An_invalid_allow_list_fails_at_start_naming_the_key(string allow)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix,
+            settings: BotSettings("a-token", isPublic: true, allow: allow), output: output);
+
+        var error = GatewayHost.StartupFailure(gateway);
+
+        Assert.Contains("ReverseProxy:Routes:alerts-bot:Metadata:Allow", error.Message);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("User")]
+    public async Task An_allow_list_on_a_route_that_is_not_a_bot_route_fails_at_start(string? webexToken)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var settings = BotSettings("a-token", allow: "GET /v1/people/me");
+        settings.Remove("ReverseProxy:Routes:alerts-bot:Metadata:WebexToken");
+        if (webexToken is not null)
+        {
+            settings["ReverseProxy:Routes:alerts-bot:Metadata:WebexToken"] = webexToken;
+        }
+
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings, output: output);
+
+        var error = GatewayHost.StartupFailure(gateway);
+
+        Assert.Contains("ReverseProxy:Routes:alerts-bot:Metadata:Allow: 'Allow' is only for bot routes", error.Message);
     }
 
     [Fact]

@@ -575,6 +575,101 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         }
     }
 
+    // ───────────────────────── public bot routes ─────────────────────────
+
+    /// <summary>
+    /// Calls on a public bot route (<c>/bots/alerts/{**path}</c>, default allow-list <c>POST /v1/messages</c>) with no
+    /// cookie and no X-CSRF: the method, the target (a target not starting with '/' is sent in absolute form), the
+    /// Content-Type of a JSON body (none when null; GET carries no body), and either the status expected with nothing
+    /// forwarded, or 0 and the target Webex must receive.
+    /// </summary>
+    public static TheoryData<string, string, string?, int, string> PublicBotCalls => new()
+    {
+        { "GET", "/bots/alerts/v1/rooms", null, 403, "" },
+        { "GET", "/bots/alerts/v1/messages?roomId=x", null, 403, "" },
+        { "GET", "/bots/alerts/v1/messages", null, 403, "" },
+        { "HEAD", "/bots/alerts/v1/messages", null, 403, "" },
+        { "DELETE", "/bots/alerts/v1/messages/x", null, 403, "" },
+        { "POST", "/bots/alerts/v1/messages/", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messages/x", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messagesx", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/Messages", "application/json", 403, "" },
+        { "POST", "/bots/alerts/V1/messages", "application/json", 403, "" },
+        { "POST", "/bots/alerts//v1/messages", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1//messages", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1%2Fmessages", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messages%2F", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messages;x", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messages%3B", "application/json", 403, "" },
+        { "POST", "/bots/alerts/v1/messages%00", "application/json", 400, "" },
+        { "POST", "/bots/alerts/v1/rooms/../messages", "application/json", 400, "" },
+        { "POST", "/bots/alerts/v1/rooms/%2e%2e/messages", "application/json", 400, "" },
+        { "POST", "/bots/alerts/v1/messages/..%2F..%2Frooms", "application/json", 400, "" },
+        { "POST", "/bots/alerts/v1/messages\\..\\rooms", "application/json", 400, "" },
+        { "post", "/bots/alerts/v1/messages", "application/json", 403, "" },
+        { "PATCH", "/bots/alerts/v1/messages", "application/json", 403, "" },
+        { "GET", "http://{us}/bots/alerts/v1/rooms", null, 403, "" },
+        { "POST", "/bots/alerts/v1/messages", "text/plain", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "text/plain; charset=application/json", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "application/x-www-form-urlencoded", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "multipart/form-data; boundary=b", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "application/json, text/plain", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "application/json\r\nContent-Type: text/plain", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "", 415, "" },
+        { "POST", "/bots/alerts/v1/messages", null, 415, "" },
+        { "POST", "/bots/alerts/v1/messages", "application/json", 0, "/v1/messages" },
+        { "POST", "/BOTS/ALERTS/v1/messages", "application/json; charset=utf-8", 0, "/v1/messages" },
+        { "POST", "/bots/alerts/%76%31/%6Dessages", "application/json", 0, "/%76%31/%6Dessages" },
+        { "POST", "/bots/alerts/v1/messages?next=/v1/rooms", "application/json", 0, "/v1/messages?next=/v1/rooms" },
+        { "POST", "http://{us}/bots/alerts/v1/messages", "application/json", 0, "/v1/messages" },
+    };
+
+    [Theory]
+    [MemberData(nameof(PublicBotCalls))]
+    public async Task A_public_bot_route_forwards_only_a_json_post_of_a_message(string method, string target, string? contentType, int refused, string upstream)
+    {
+        var (world, botToken, botId) = await Apps.BotRouteTests.WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        await using var evil = new EvilListener();
+        var gateway = world.AddGateway(Apps.BotRouteTests.BotSettings(botToken, isPublic: true));
+        world.Webex.Reset();
+        target = target.Replace("{us}", gateway.Address.Authority, StringComparison.Ordinal);
+        var name = $"{method} {target} ({contentType ?? "no body type"})";
+        var body = Encoding.UTF8.GetBytes($$"""{"roomId":"{{world.Webex.RoomIdsFor(botId)[0]}}","text":"hello"}""");
+        var headers = new List<string>();
+        if (method is not ("GET" or "HEAD" or "DELETE"))
+        {
+            headers.Add($"Content-Length: {body.Length}");
+            if (contentType is not null)
+            {
+                // A type holding a line break sends a second Content-Type header.
+                headers.Add($"Content-Type: {contentType}");
+            }
+        }
+
+        var request = RawHttp.Request(method, gateway.Address, target, cookie: null, csrf: false, body: null, [.. headers]);
+        var response = await RawHttp.SendAsync(gateway.Address, headers.Count > 0 ? request + Encoding.UTF8.GetString(body) : request);
+
+        AssertNoToken(world, response.Text, name);
+        AssertOnlyWebexReached(world, evil, name);
+        var received = world.Webex.Requests.Select(r => $"{r.Method} {r.RawTarget}").ToList();
+        if (refused != 0)
+        {
+            Assert.True(response.Status == refused, $"{name}: expected {refused}, got {response}\n{response.Body}");
+            Assert.True(received.Count == 0, $"{name}: reached Webex as [{string.Join(", ", received)}]");
+            if (refused is 403 or 415 && method != "HEAD")
+            {
+                var error = JsonDocument.Parse(response.Body).RootElement.GetProperty("error").GetString();
+                Assert.Equal(refused == 403 ? "bot_route_not_allowed" : "unsupported_media_type", error);
+            }
+        }
+        else
+        {
+            Assert.True(response.Status is >= 200 and < 300, $"{name}: {response}\n{response.Body}");
+            Assert.True(received.SequenceEqual([$"POST {upstream}"]), $"{name}: expected POST {upstream} at Webex, got [{string.Join(", ", received)}]");
+        }
+    }
+
     // ───────────────────────── sizes ─────────────────────────
 
     public static TheoryData<string, int> Oversized => new()
