@@ -105,16 +105,21 @@ public static class StorageExtensions
         var services = builder.Services;
         var dataProtection = services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         var keyRing = builder.Configuration.GetSection(KeyRingOptions.Section).Get<KeyRingOptions>();
-        if (!string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath))
+        var encrypted = !string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath);
+        if (encrypted)
         {
             // The key ring is then stored encrypted: somebody who can read Redis cannot decrypt cookies or grants.
-            var certificate = X509CertificateLoader.LoadPkcs12FromFile(keyRing.CertificatePath, keyRing.CertificatePassword);
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(keyRing!.CertificatePath!, keyRing.CertificatePassword);
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         }
 
+        // Keys without a certificate-encrypted secret were not written by a gateway that has the certificate: refused.
+        services.AddSingleton(sp => new StoredKeyRing(
+            new RedisXmlRepository(() => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), sp.GetRequiredService<RedisKeys>().DataProtectionKeys),
+            requireEncryptedKeys: encrypted,
+            sp.GetRequiredService<ILogger<StoredKeyRing>>()));
         services.AddOptions<KeyManagementOptions>()
-            .Configure<IConnectionMultiplexer, RedisKeys>((options, redis, keys) =>
-                options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), keys.DataProtectionKeys));
+            .Configure<StoredKeyRing>((options, stored) => options.XmlRepository = stored);
     }
 
     /// <summary>The configured Redis (or the embedded store), set up to start while Redis is down and to fail fast.</summary>
