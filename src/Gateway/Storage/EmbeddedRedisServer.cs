@@ -65,8 +65,6 @@ public sealed class EmbeddedRedisServer : IDisposable
     /// <summary>StackExchange.Redis syntax, password included: never log it.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},password={_password}";
 
-    public override string ToString() => $"embedded store on 127.0.0.1:{Port}";
-
     public void Dispose()
     {
         // Garnet throws on a second Dispose.

@@ -38,7 +38,8 @@ public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKey
         {
             if (element.Name == "key" && !HasCertificateEncryptedSecret(element))
             {
-                var id = (string?)element.Attribute("id") ?? "(no id)";
+                // Whoever planted it wrote the id too: only a well-formed one reaches the log and the health check.
+                var id = Guid.TryParse((string?)element.Attribute("id"), out var keyId) ? keyId.ToString() : "(no valid id)";
                 refused.Add(id);
                 Log.UnencryptedKeyRefused(logger, id);
                 continue;

@@ -206,12 +206,13 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
     [InlineData("http://0.0.0.0:9091/metrics", "true")]
     [InlineData("http://0.0.0.0:70000", "true")]
     [InlineData("http://0.0.0.0:9091", "false")]
-    public async Task A_management_url_that_cannot_serve_metrics_apart_fails_at_start_naming_the_key(string url, string prometheus)
+    [InlineData("http://127.0.0.1:28443", "true", "http://127.0.0.1:28443")]
+    public async Task A_management_url_that_cannot_serve_metrics_apart_fails_at_start_naming_the_key(string url, string prometheus, string publicUrls = "http://127.0.0.1:0")
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
         await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(), settings: new Dictionary<string, string?>
         {
-            ["urls"] = "http://127.0.0.1:0",
+            ["urls"] = publicUrls,
             ["Telemetry:Prometheus"] = prometheus,
             ["Telemetry:ManagementUrl"] = url,
         }, output: output);
