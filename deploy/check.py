@@ -292,16 +292,31 @@ if len(sys.argv) > 1:
         service = services.get(name) or {}
         env = service.get("environment") or {}
         for key, value in (("Redis__ConnectionString", "redis:6379"), ("Telemetry__Prometheus", "true"),
+                           ("Telemetry__ManagementUrl", "http://0.0.0.0:9091"),
                            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4317")):
             if str(env.get(key)) != value:
                 error(where, f"{name}: {key} must be {value!r}, is {env.get(key)!r}")
+        # /metrics is served on the management port only: Prometheus scrapes that, on the compose network, and
+        # nothing publishes or proxies it.
+        management = re.fullmatch(r"http://[^/:]+:(\d+)/?", str(env.get("Telemetry__ManagementUrl", "")))
+        management_port = management.group(1) if management else None
+        if management_port:
+            if f"{name}:{management_port}" not in gateway_targets:
+                error("deploy/prometheus/prometheus.yml", f"does not scrape {name}'s management port ({name}:{management_port})")
+            if f"{name}:8080" in gateway_targets:
+                error("deploy/prometheus/prometheus.yml", f"scrapes {name}:8080, the public port, which does not serve /metrics")
+            if f":{management_port}" in (DEPLOY / "nginx" / "nginx.conf").read_text():
+                error("deploy/nginx/nginx.conf", f"mentions port {management_port}: the management port must never be proxied")
+            for other_name, other in services.items():
+                for port in other.get("ports") or []:
+                    target = str(port.get("target") if isinstance(port, dict) else str(port).split(":")[-1].split("/")[0])
+                    if target == management_port:
+                        error(where, f"{other_name}: publishes {management_port}, the gateways' management port")
         for key in ("Webex__ClientId", "Webex__ClientSecret", "Webex__RedirectUri"):
             if not env.get(key):
                 error(where, f"{name}: no {key}")
         match = re.search(r"service\.instance\.id=([\w-]+)", str(env.get("OTEL_RESOURCE_ATTRIBUTES", "")))
         instance_ids.add(match.group(1) if match else None)
-        if f"{name}:8080" not in gateway_targets:
-            error("deploy/prometheus/prometheus.yml", f"does not scrape {name}:8080")
         if f"{name}:8080" not in (DEPLOY / "nginx" / "nginx.conf").read_text():
             error("deploy/nginx/nginx.conf", f"the upstream does not include {name}:8080")
         if service.get("ports"):

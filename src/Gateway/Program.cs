@@ -26,6 +26,7 @@ builder.AddGatewayCors();
 var app = builder.Build();
 
 app.UseExceptionHandler();
+app.UseManagementEndpoint();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseStaticApps();

@@ -74,6 +74,12 @@ public sealed class RedisOptions
 
     public string KeyPrefix { get; set; } = "webex-gateway:";
 
+    /// <summary>
+    /// A CA certificate (PEM or DER) that issued the Redis server's TLS certificate, when the machine does not trust it
+    /// already (<c>ssl=true</c> in the connection string).
+    /// </summary>
+    public string? CaCertificatePath { get; set; }
+
     /// <summary>Where the embedded store keeps its data; relative paths are under the content root.</summary>
     public string DataDirectory { get; set; } = ".gateway-data/redis";
 

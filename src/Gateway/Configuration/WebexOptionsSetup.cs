@@ -148,6 +148,18 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add($"Redis:WaitForReplicas must be 0 (do not wait) or a number of replicas (got {options.WaitForReplicas}).");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.CaCertificatePath))
+        {
+            try
+            {
+                using var _ = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(options.CaCertificatePath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                errors.Add($"Redis:CaCertificatePath must name a readable certificate file, PEM or DER ('{options.CaCertificatePath}': {e.Message})");
+            }
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             try

@@ -105,16 +105,21 @@ public static class StorageExtensions
         var services = builder.Services;
         var dataProtection = services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         var keyRing = builder.Configuration.GetSection(KeyRingOptions.Section).Get<KeyRingOptions>();
-        if (!string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath))
+        var encrypted = !string.IsNullOrWhiteSpace(keyRing?.CertificatePath) && File.Exists(keyRing.CertificatePath);
+        if (encrypted)
         {
             // The key ring is then stored encrypted: somebody who can read Redis cannot decrypt cookies or grants.
-            var certificate = X509CertificateLoader.LoadPkcs12FromFile(keyRing.CertificatePath, keyRing.CertificatePassword);
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(keyRing!.CertificatePath!, keyRing.CertificatePassword);
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         }
 
+        // Keys without a certificate-encrypted secret were not written by a gateway that has the certificate: refused.
+        services.AddSingleton(sp => new StoredKeyRing(
+            new RedisXmlRepository(() => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), sp.GetRequiredService<RedisKeys>().DataProtectionKeys),
+            requireEncryptedKeys: encrypted,
+            sp.GetRequiredService<ILogger<StoredKeyRing>>()));
         services.AddOptions<KeyManagementOptions>()
-            .Configure<IConnectionMultiplexer, RedisKeys>((options, redis, keys) =>
-                options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), keys.DataProtectionKeys));
+            .Configure<StoredKeyRing>((options, stored) => options.XmlRepository = stored);
     }
 
     /// <summary>The configured Redis (or the embedded store), set up to start while Redis is down and to fail fast.</summary>
@@ -125,6 +130,12 @@ public static class StorageExtensions
             ? services.GetRequiredService<EmbeddedRedisServer>().ConnectionString
             : options.ConnectionString;
         var configuration = ConfigurationOptions.Parse(connectionString);
+        if (!string.IsNullOrWhiteSpace(options.CaCertificatePath))
+        {
+            // The server's certificate must chain to this CA and name the host (sslHost, else the endpoint's host).
+            configuration.TrustIssuer(X509CertificateLoader.LoadCertificateFromFile(options.CaCertificatePath));
+        }
+
         // Start even when Redis is down, and reconnect by itself when it is back.
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
@@ -132,6 +143,13 @@ public static class StorageExtensions
         configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
         configuration.ReconnectRetryPolicy ??= new LinearRetry(500);
         configuration.ClientName ??= clientName;
+        // The ACL the README gives holds on every Redis 7: no CLIENT SETINFO (7.2+ only), and no CONFIG GET, which
+        // StackExchange.Redis sends for a few defaults but which would show passwords to whoever may run it.
+        configuration.SetClientLibrary = false;
+        if (configuration.CommandMap == CommandMap.Default)
+        {
+            configuration.CommandMap = CommandMap.Create(new HashSet<string> { "CONFIG" }, available: false);
+        }
         // While disconnected, fail at once instead of queueing: callers answer 503 (or serve from memory) within the request.
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         return configuration;

@@ -65,6 +65,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Warning, "The key ring could not be loaded at start-up ({ErrorType}); it is loaded on first use")]
     public static partial void StoreWarmUpFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(130, LogLevel.Error, "The key ring in Redis holds key {KeyId} whose secret is not encrypted with the certificate of DataProtection:CertificatePath: the key is ignored and this instance reports not ready. No gateway with the certificate writes such a key; somebody who can write to Redis may have planted it. Remove it from the key ring list once examined")]
+    public static partial void UnencryptedKeyRefused(ILogger logger, string keyId);
+
     [LoggerMessage(120, LogLevel.Warning, "A grant was written to the primary, but only {Acknowledged} of {Requested} replicas confirmed it within {TimeoutMs} ms ({Outcome}); it is lost if the primary fails before it replicates")]
     public static partial void GrantNotReplicated(ILogger logger, int acknowledged, int requested, int timeoutMs, string outcome);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -21,7 +22,9 @@ public static class ServiceDefaults
         });
 
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidation>();
+        builder.AddManagementEndpoint(telemetry);
         builder.Services.AddSingleton<GatewayMetrics>();
 
         var otlpEndpoint = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
@@ -80,7 +83,9 @@ public static class ServiceDefaults
 
     public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app)
     {
-        if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value.Prometheus)
+        // With a management URL, /metrics is served on its port only (ManagementEndpoint), never here.
+        var telemetry = app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+        if (telemetry.Prometheus && string.IsNullOrWhiteSpace(telemetry.ManagementUrl))
         {
             app.MapPrometheusScrapingEndpoint("/metrics");
         }

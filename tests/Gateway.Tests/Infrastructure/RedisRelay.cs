@@ -34,28 +34,36 @@ public sealed class RedisRelay : IDisposable
     private int _nextLink;
     private long _nextCommand;
 
-    private RedisRelay(IPEndPoint upstream)
+    private readonly string _options;
+
+    private RedisRelay(IPEndPoint upstream, string options)
     {
         _upstream = upstream;
+        _options = options;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         _ = AcceptAsync();
     }
 
-    /// <summary>Starts a relay to <paramref name="upstream"/>, a <c>host:port</c> such as <see cref="RedisFixture.ConnectionString"/>.</summary>
+    /// <summary>
+    /// Starts a relay to <paramref name="upstream"/>, a <c>host:port</c> with options or not, such as
+    /// <see cref="RedisFixture.ConnectionString"/>; the options (a password) stay in <see cref="ConnectionString"/>.
+    /// </summary>
     public static RedisRelay Start(string upstream)
     {
-        var separator = upstream.LastIndexOf(':');
-        var host = upstream[..separator];
-        var port = int.Parse(upstream[(separator + 1)..].Split(',')[0], CultureInfo.InvariantCulture);
+        var comma = upstream.IndexOf(',');
+        var endpoint = comma < 0 ? upstream : upstream[..comma];
+        var separator = endpoint.LastIndexOf(':');
+        var host = endpoint[..separator];
+        var port = int.Parse(endpoint[(separator + 1)..], CultureInfo.InvariantCulture);
         var address = IPAddress.TryParse(host, out var parsed) ? parsed : Dns.GetHostAddresses(host).First(a => a.AddressFamily == AddressFamily.InterNetwork);
-        return new RedisRelay(new IPEndPoint(address, port));
+        return new RedisRelay(new IPEndPoint(address, port), comma < 0 ? "" : upstream[comma..]);
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>What to give the gateway as <c>Redis:ConnectionString</c>.</summary>
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => $"127.0.0.1:{Port}{_options}";
 
     /// <summary>Every command relayed so far, in the order the relay read them.</summary>
     public IReadOnlyList<RelayedCommand> Commands

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Runtime.Versioning;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using WebexGateway.Auth;
 using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
@@ -97,7 +99,8 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
     [Fact]
     public async Task Redis_restarted_empty_is_401_login_required_not_500()
     {
-        var store = new EmbeddedRedisServer(TempDirectory.Create("emptied"));
+        var directory = TempDirectory.Create("emptied");
+        var store = new EmbeddedRedisServer(directory);
         var port = store.Port;
         await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(redis: store.ConnectionString, settings: new Dictionary<string, string?> { ["Redis:MemoryFallback"] = "00:00:00" });
@@ -106,7 +109,10 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
         {
             await browser.SignInAsync(gateway.Address);
             store.Dispose();
-            store = new EmbeddedRedisServer(TempDirectory.Create("emptied"), port);
+            // Empty, but configured as before: same port, same password.
+            var emptied = TempDirectory.Create("emptied");
+            File.Copy(Path.Combine(directory, EmbeddedRedisServer.PasswordFileName), Path.Combine(emptied, EmbeddedRedisServer.PasswordFileName));
+            store = new EmbeddedRedisServer(emptied, port);
             await WaitUntilAsync(async () => (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK);
 
             var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
@@ -152,6 +158,45 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
 
         var response = await returning.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, world.Webex.CodeExchanges);
+    }
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task The_embedded_store_wants_a_password_kept_in_a_folder_only_the_gateway_user_can_open()
+    {
+        var directory = TempDirectory.Create("private");
+        // A folder that already exists, open to everyone: the gateway tightens it.
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        var settings = new Dictionary<string, string?> { ["Redis:DataDirectory"] = directory };
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var first = world.AddGateway(settings, redis: "");
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(first.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+        var passwordFile = Path.Combine(directory, EmbeddedRedisServer.PasswordFileName);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(passwordFile));
+        var password = await File.ReadAllTextAsync(passwordFile);
+        Assert.True(password.Length >= 32, "a password of at least 32 characters");
+
+        // Another local user knows the port, not the password: every command is refused, the key ring above all.
+        var port = first.Services.GetRequiredService<EmbeddedRedisServer>().Port;
+        var refused = await Assert.ThrowsAsync<RedisReplyException>(() => RedisProcesses.CommandAsync(port, "LRANGE", $"{world.KeyPrefix}data-protection-keys", "0", "-1"));
+        Assert.Contains("NOAUTH", refused.Message, StringComparison.OrdinalIgnoreCase);
+        await Assert.ThrowsAsync<RedisReplyException>(() => RedisProcesses.CommandAsync(port, "AUTH", "not-the-password"));
+
+        Assert.DoesNotContain(first.Logs, line => line.Contains(password, StringComparison.Ordinal));
+        var cookie = browser.SessionCookie(first.Address)!;
+        await first.DisposeAsync();
+
+        // A restart reads the same password: the store's data and every session are still there.
+        var second = world.AddGateway(settings, redis: "");
+        Assert.Equal(password, await File.ReadAllTextAsync(passwordFile));
+        using var returning = world.NewBrowser();
+        returning.Cookies.Add(second.Address, new Cookie(AuthExtensions.SessionCookieName, cookie));
+        Assert.Equal(HttpStatusCode.OK, (await returning.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         Assert.Equal(1, world.Webex.CodeExchanges);
     }
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
@@ -133,6 +135,111 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
         {
             Assert.DoesNotContain(secret, text);
         }
+    }
+
+    /// <summary>Every way of writing <c>/metrics</c> that might reach it from the public port; {0} is the management port.</summary>
+    public static TheoryData<string, string> PublicMetricsSpellings => new()
+    {
+        { "GET /metrics HTTP/1.1", "" },
+        { "GET /METRICS HTTP/1.1", "" },
+        { "GET /Metrics HTTP/1.1", "" },
+        { "GET /metrics/ HTTP/1.1", "" },
+        { "GET //metrics HTTP/1.1", "" },
+        { "GET /metrics?format=prometheus HTTP/1.1", "" },
+        { "GET /%6detrics HTTP/1.1", "" },
+        { "GET /%6D%65%74%72%69%63%73 HTTP/1.1", "" },
+        { "GET /metrics%2F HTTP/1.1", "" },
+        { "GET /./metrics HTTP/1.1", "" },
+        { "GET /static/../metrics HTTP/1.1", "" },
+        { "GET /metrics;x HTTP/1.1", "" },
+        { "HEAD /metrics HTTP/1.1", "" },
+        // The management port named where only a client decides it: the Host header, an absolute request target.
+        { "GET /metrics HTTP/1.1", "Host: 127.0.0.1:{0}" },
+        { "GET /metrics HTTP/1.1", "Host: gateway-1:{0}" },
+        { "GET http://127.0.0.1:{0}/metrics HTTP/1.1", "Host: 127.0.0.1:{0}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(PublicMetricsSpellings))]
+    public async Task With_a_management_url_no_spelling_of_metrics_on_the_public_port_is_answered(string requestLine, string hostHeader)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, management) = AddManagedGateway(world);
+
+        var target = requestLine.Replace("{0}", management.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var host = hostHeader.Length == 0 ? $"Host: {gateway.Address.Authority}" : hostHeader.Replace("{0}", management.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var response = await RawHttp.SendAsync(gateway.Address, $"{target}\r\n{host}\r\nConnection: close\r\n\r\n");
+
+        Assert.True(response.Status is 404 or 400, $"{requestLine} answered {response}");
+        Assert.DoesNotContain("# TYPE", response.Body);
+        Assert.DoesNotContain("webex_gateway_", response.Body);
+    }
+
+    [Fact]
+    public async Task With_a_management_url_metrics_are_served_on_its_port_only_and_health_stays_on_the_public_port()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, management) = AddManagedGateway(world);
+        using var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+
+        var scrape = await browser.GetAsync(new Uri(management, "/metrics"));
+
+        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+        Assert.Matches(new Regex("^webex_gateway_sign_ins_total\\{[^}]*outcome=\"success\"[^}]*\\} 1", RegexOptions.Multiline), await scrape.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync(new Uri(gateway.Address, "/metrics"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/healthz"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+
+        // The management port is for Prometheus: the gateway's own pages and APIs are not there.
+        foreach (var path in new[] { "/", "/index.html", "/auth/user", "/auth/login", "/webex/v1/people/me", "/healthz" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync(new Uri(management, path), csrf: true)).StatusCode);
+        }
+    }
+
+    [Theory]
+    [InlineData("not a url", "true")]
+    [InlineData("http://0.0.0.0", "true")]
+    [InlineData("https://0.0.0.0:9091", "true")]
+    [InlineData("http://0.0.0.0:9091/metrics", "true")]
+    [InlineData("http://0.0.0.0:70000", "true")]
+    [InlineData("http://0.0.0.0:9091", "false")]
+    [InlineData("http://127.0.0.1:28443", "true", "http://127.0.0.1:28443")]
+    public async Task A_management_url_that_cannot_serve_metrics_apart_fails_at_start_naming_the_key(string url, string prometheus, string publicUrls = "http://127.0.0.1:0")
+    {
+        await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
+        await using var gateway = new GatewayHost(emulator, redis.ConnectionString, RedisFixture.NewKeyPrefix(), settings: new Dictionary<string, string?>
+        {
+            ["urls"] = publicUrls,
+            ["Telemetry:Prometheus"] = prometheus,
+            ["Telemetry:ManagementUrl"] = url,
+        }, output: output);
+
+        Assert.Contains("Telemetry:ManagementUrl", GatewayHost.StartupFailure(gateway).Message);
+    }
+
+    /// <summary>A gateway with Prometheus on a management port of its own, and that port's base URL.</summary>
+    private static (GatewayHost Gateway, Uri Management) AddManagedGateway(TestWorld world)
+    {
+        var port = FreeLoopbackPort();
+        var gateway = world.AddGateway(new Dictionary<string, string?>
+        {
+            // The public address as an operator gives it (the test host listens on one more of its own).
+            ["urls"] = "http://127.0.0.1:0",
+            ["Telemetry:Prometheus"] = "true",
+            ["Telemetry:ManagementUrl"] = $"http://127.0.0.1:{port}",
+        });
+        Assert.NotEqual(port, gateway.Address.Port);
+        return (gateway, new Uri($"http://127.0.0.1:{port}/"));
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static bool IsDescendant(Activity span, Activity ancestor, IReadOnlyCollection<Activity> trace)
