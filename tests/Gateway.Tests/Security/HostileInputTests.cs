@@ -282,6 +282,17 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         { "/.//evil.example", false },
         { "/&returnUrl=//evil.example", null },
         { "//evil.example&returnUrl=/", null },
+        // Not ASCII: a Location header cannot carry it as it is.
+        { "/%C3%A9", false },
+        { "/caf%C3%A9/%E2%82%AC?q=%C3%BC#%C3%A9", false },
+        { "/%E2%80%A8x", null },
+        { "/%EF%BC%8Fevil.example", null },
+        { "/%EF%BC%8F%EF%BC%8Fevil.example", null },
+        { "%EF%BC%8F%EF%BC%8Fevil.example", true },
+        { "/%E3%80%80/evil.example", null },
+        { "/%ED%A0%80", null },
+        { "/%F0%9F%98%80", false },
+        { "/a%20b%22%3C%3E%5E%60%7B%7C%7D", false },
     };
 
     [Theory]
@@ -308,8 +319,11 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         var consent = await browser.GetAsync(new Uri(login.Header("Location").Single()));
         var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
         var callback = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery, cookie, false));
-        Assert.True(callback.Status == 302, $"{wireReturnUrl}: callback {callback}");
-        AssertLocal(callback.Header("Location").Single(), wireReturnUrl);
+        Assert.True(callback.Status == 302, $"{wireReturnUrl}: callback {callback}\n{callback.Body}");
+        var location = callback.Header("Location").Single();
+        AssertLocal(location, wireReturnUrl);
+        Assert.True(location.All(char.IsAscii), $"{wireReturnUrl}: '{location}' is not ASCII");
+        Assert.Equal(1, world.Webex.CodeExchanges);
     }
 
     [Fact]
