@@ -14,6 +14,9 @@ public static class AuthExtensions
     public const string WebexScheme = "Webex";
     public const string SessionCookieName = "webex-gateway.session";
     public const string SecureSessionCookieName = "__Host-webex-gateway.session";
+
+    /// <summary>Over https, the sign-in's correlation cookie is this followed by the nonce its state names.</summary>
+    public const string SecureCorrelationCookiePrefix = "__Host-webex-gateway.correlation.";
     private const string SignedInAtKey = "webex-gateway.signed-in-at";
 
     public static IHostApplicationBuilder AddWebexAuthentication(this IHostApplicationBuilder builder)
@@ -38,7 +41,7 @@ public static class AuthExtensions
                 options.SessionStore = store;
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
-                if (webex.Value.RedirectUri?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true)
+                if (IsServedOverHttps(webex.Value))
                 {
                     // Served over https: the __Host- prefix makes browsers refuse the cookie from anything but this exact host, over https, for path /.
                     options.Cookie.Name = SecureSessionCookieName;
@@ -88,7 +91,21 @@ public static class AuthExtensions
                 options.SaveTokens = false;
                 options.RemoteAuthenticationTimeout = WebexOAuthHandler.StateLifetime;
                 options.CorrelationCookie.SameSite = SameSiteMode.Lax;
-                options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                if (IsServedOverHttps(config))
+                {
+                    // The only tie between the callback and the browser that started the sign-in: a cookie planted from a
+                    // sibling subdomain or over plain http would sign the victim in as the attacker (login CSRF). A
+                    // __Host- cookie can only come from this host over https; it must have Path=/ and be Secure, even
+                    // when TLS ends at a proxy and Kestrel itself sees http.
+                    options.CorrelationCookie.Name = SecureCorrelationCookiePrefix;
+                    options.CorrelationCookie.Path = "/";
+                    options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.Always;
+                }
+                else
+                {
+                    options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                }
+
                 options.Scope.Clear();
                 foreach (var scope in config.ScopeList)
                 {
@@ -102,6 +119,10 @@ public static class AuthExtensions
 
         return builder;
     }
+
+    /// <summary>The gateway's public address is https (its configured redirect URI says so), whatever Kestrel itself sees.</summary>
+    private static bool IsServedOverHttps(WebexOptions webex) =>
+        webex.RedirectUri?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true;
 
     /// <summary>
     /// The authentication middleware serves one request: the OAuth callback (there is no default scheme; the session is

@@ -79,10 +79,11 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The session cookie and ASP.NET Core's own (the sign-in's correlation cookie).</summary>
+    /// <summary>The session cookie and the sign-in's correlation cookie (ASP.NET Core's name, or the gateway's over https).</summary>
     private static bool IsGatewayCookie(string name) =>
         name is Auth.AuthExtensions.SessionCookieName or Auth.AuthExtensions.SecureSessionCookieName
-        || name.StartsWith(".AspNetCore.", StringComparison.Ordinal);
+        || name.StartsWith(".AspNetCore.", StringComparison.Ordinal)
+        || name.StartsWith(Auth.AuthExtensions.SecureCorrelationCookiePrefix, StringComparison.Ordinal);
 
     private ValueTask TransformRequest(RequestTransformContext context, string prefix)
     {

@@ -144,6 +144,88 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.Found, genuine.StatusCode);
     }
 
+    public static TheoryData<string> PlantedCorrelationCookies => ["aspnetcore-default-name", "without-host-prefix", "host-prefix-on-another-nonce"];
+
+    /// <summary>
+    /// TLS ends at a proxy in front of the gateway (plain http to Kestrel, <c>X-Forwarded-Proto: https</c> from a known
+    /// proxy). Somebody who can plant a cookie for the gateway's host (a sibling subdomain, plain http) must not be able to
+    /// make a victim's browser finish the attacker's sign-in: the correlation cookie takes the <c>__Host-</c> prefix, which
+    /// a browser accepts only from this exact host over https, for path /, without a domain.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PlantedCorrelationCookies))]
+    public async Task Behind_a_tls_proxy_the_correlation_cookie_is_host_prefixed_and_a_planted_one_without_the_prefix_is_refused(string planted)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        const string redirectUri = "https://gateway.example.com/auth/callback";
+        var gateway = world.AddGateway(new Dictionary<string, string?>
+        {
+            ["Webex:RedirectUri"] = redirectUri,
+            ["Gateway:KnownProxies:0"] = "127.0.0.1",
+        });
+        string[] proxied = ["X-Forwarded-Proto: https", "X-Forwarded-For: 203.0.113.20"];
+
+        var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login?returnUrl=%2Fapp", null, false, proxied));
+
+        Assert.True(login.Status == 302, login.ToString());
+        var setCookie = login.Header("Set-Cookie").Single();
+        const string prefix = "__Host-webex-gateway.correlation.";
+        Assert.StartsWith(prefix, setCookie);
+        var attributes = setCookie.Split(';', StringSplitOptions.TrimEntries).Skip(1).Select(a => a.ToLowerInvariant()).ToList();
+        Assert.Contains("secure", attributes);
+        Assert.Contains("path=/", attributes);
+        Assert.Contains("httponly", attributes);
+        Assert.Contains("samesite=lax", attributes);
+        Assert.DoesNotContain(attributes, a => a.StartsWith("domain", StringComparison.Ordinal));
+        var genuine = setCookie.Split(';')[0];
+        var (name, value) = (genuine.Split('=', 2)[0], genuine.Split('=', 2)[1]);
+        var nonce = name[prefix.Length..];
+
+        using var browser = world.NewBrowser();
+        var consent = await browser.GetAsync(new Uri(login.Header("Location").Single()));
+        Assert.StartsWith(redirectUri + "?", consent.Headers.Location!.ToString());
+        var callback = consent.Headers.Location!.PathAndQuery;
+        var cookie = planted switch
+        {
+            "aspnetcore-default-name" => $".AspNetCore.Correlation.{nonce}={value}",
+            "without-host-prefix" => $"webex-gateway.correlation.{nonce}={value}",
+            "host-prefix-on-another-nonce" => $"{prefix}{FlipBase64Url(nonce, 3)}={value}",
+            _ => throw new ArgumentOutOfRangeException(nameof(planted)),
+        };
+
+        var refused = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, callback, cookie, false, proxied));
+
+        Assert.True(refused.Status == 400, $"{planted}: {refused}\n{refused.Body}");
+        Assert.Contains("text/html", refused.Header("Content-Type").Single());
+        Assert.DoesNotContain(refused.Header("Set-Cookie"), c => c.Contains("webex-gateway.session", StringComparison.Ordinal));
+        Assert.Equal(0, world.Webex.TokenCalls);
+        AssertNoToken(world, refused.Text, planted);
+
+        // The browser at https://gateway.example.com sends the cookie it was given, and the sign-in completes.
+        var completed = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, callback, genuine, false, proxied));
+        Assert.True(completed.Status == 302, $"{planted}, genuine: {completed}\n{completed.Body}");
+        Assert.Equal("/app", completed.Header("Location").Single());
+        Assert.Contains(completed.Header("Set-Cookie"), c => c.StartsWith($"{AuthExtensions.SecureSessionCookieName}=", StringComparison.Ordinal));
+        Assert.Equal(1, world.Webex.CodeExchanges);
+    }
+
+    [Fact]
+    public async Task Over_plain_http_in_development_the_correlation_cookie_keeps_working_without_secure()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway();
+        using var browser = world.NewBrowser();
+
+        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
+
+        var setCookie = login.Headers.GetValues("Set-Cookie").Single();
+        Assert.DoesNotContain("__Host-", setCookie);
+        Assert.DoesNotContain("secure", setCookie.Replace("samesite", "", StringComparison.OrdinalIgnoreCase), StringComparison.OrdinalIgnoreCase);
+        var consent = await browser.GetAsync(login.Headers.Location!);
+        Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(consent.Headers.Location!)).StatusCode);
+        Assert.NotNull(browser.SessionCookie(gateway.Address));
+    }
+
     private static string Callback(string code, string state) => $"/auth/callback?code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(state)}";
 
     private static async Task<string> ForeignStateAsync(TestWorld world, GatewayHost foreign)
