@@ -17,7 +17,7 @@ public static class AuthApi
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/auth").RequireCors(GatewayCors.PolicyName);
-        auth.MapGet("/login", LoginAsync);
+        auth.MapGet("/login", LoginAsync).RequireRateLimiting(SignInLimits.StartPolicy);
         auth.MapGet("/user", GetUserAsync);
         auth.MapPost("/logout", LogoutAsync).AddEndpointFilter(RequireCsrfHeader);
         return app;

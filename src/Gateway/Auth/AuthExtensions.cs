@@ -25,6 +25,14 @@ public static class AuthExtensions
         services.AddSingleton<RedisTicketStore>();
         services.AddSingleton<WebexSignIn>();
         services.AddSingleton<SignedInGrants>();
+        services.AddOptions<SignInLimitOptions>().BindConfiguration(SignInLimitOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignInLimitOptions>, SignInLimitOptionsValidation>();
+        services.AddSingleton<SignInLimits>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.AddPolicy<System.Net.IPAddress, SignInStartPolicy>(SignInLimits.StartPolicy);
+        });
 
         services.AddAuthentication(options =>
             {
@@ -130,7 +138,12 @@ public static class AuthExtensions
     /// </summary>
     public static IApplicationBuilder UseWebexAuthentication(this IApplicationBuilder app)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth => auth.UseAuthentication());
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth =>
+        {
+            // The sign-in starts' limit (the endpoint's policy); the callback's is the OAuth handler's own.
+            auth.UseRateLimiter();
+            auth.UseAuthentication();
+        });
         // WebApplication adds the middleware in front of everything unless UseAuthentication marked the app; the branch's
         // mark stays in the branch, so the app is marked here (the key UseAuthentication itself sets).
         app.Properties["__AuthenticationMiddlewareSet"] = true;

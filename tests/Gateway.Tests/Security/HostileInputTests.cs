@@ -338,6 +338,62 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         AssertNoToken(world, body, $"{error} {state}");
     }
 
+    // ───────────────────────── sign-in floods ─────────────────────────
+
+    /// <summary>
+    /// Anonymous callers pairing <c>/auth/login</c> with a garbage code at <c>/auth/callback</c> would make the gateway
+    /// spend its client secret at Webex's token endpoint once per pair. Per client address, sign-in starts and failed
+    /// callbacks are limited (defaults: 10 starts and 5 failed callbacks a minute); what is over the limit is a 429 page
+    /// with Retry-After, and only the allowed failures ever reach the token endpoint.
+    /// </summary>
+    [Fact]
+    public async Task Thirty_sign_in_starts_with_garbage_codes_reach_the_token_endpoint_at_most_the_limit_and_the_rest_are_429()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:KnownProxies:0"] = "127.0.0.1" });
+        var starts = new List<RawResponse>();
+        var callbacks = new List<RawResponse>();
+
+        for (var i = 0; i < 30; i++)
+        {
+            var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false));
+            starts.Add(login);
+            if (login.Status != 302)
+            {
+                continue;
+            }
+
+            var state = QueryHelpers.ParseQuery(new Uri(login.Header("Location").Single()).Query)["state"].ToString();
+            var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
+            callbacks.Add(await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, Callback($"garbage-{i}", state), cookie, false)));
+        }
+
+        Assert.Equal(10, starts.Count(r => r.Status == 302));
+        Assert.Equal(20, starts.Count(r => r.Status == 429));
+        Assert.Equal(5, callbacks.Count(r => r.Status == 400));
+        Assert.Equal(5, callbacks.Count(r => r.Status == 429));
+        Assert.True(world.Webex.TokenCalls <= 5, $"{world.Webex.TokenCalls} token-endpoint calls for 30 anonymous sign-in attempts");
+        foreach (var refused in starts.Concat(callbacks).Where(r => r.Status == 429))
+        {
+            var retryAfter = int.Parse(refused.Header("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(retryAfter, 1, 60);
+            Assert.Contains("text/html", refused.Header("Content-Type").Single());
+            Assert.Contains("Too many sign-in attempts", refused.Body);
+            Assert.Empty(refused.Header("Set-Cookie"));
+        }
+
+        // Another client behind the same (known) proxy is not affected, and signs in.
+        string[] other = ["X-Forwarded-For: 203.0.113.77"];
+        var otherLogin = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false, other));
+        Assert.True(otherLogin.Status == 302, otherLogin.ToString());
+        using var browser = world.NewBrowser();
+        var consent = await browser.GetAsync(new Uri(otherLogin.Header("Location").Single()));
+        var otherCallback = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery,
+            string.Join("; ", otherLogin.Header("Set-Cookie").Select(c => c.Split(';')[0])), false, other));
+        Assert.True(otherCallback.Status == 302, $"{otherCallback}\n{otherCallback.Body}");
+        AssertNoToken(world, string.Concat(starts.Concat(callbacks).Select(r => r.Text)), "sign-in flood");
+    }
+
     // ───────────────────────── open redirects ─────────────────────────
 
     /// <summary>returnUrl as it is written in the query string (so percent-encoding is the attacker's); null: refused or local, either will do.</summary>
