@@ -53,6 +53,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
             gatewayDll, "--urls", url,
             $"--Webex:BaseUrl={webex}", $"--Webex:ClientId={clientId}", $"--Webex:RedirectUri={url}/auth/callback",
             $"--Redis:ConnectionString={redis}", $"--Redis:KeyPrefix={keyPrefix}",
+            // Every simulated user signs in from 127.0.0.1: far beyond what one real address is allowed.
+            "--Gateway:SignInLimit:PermitLimit=1000000",
             $"--Logging:LogLevel:Default={Environment.GetEnvironmentVariable("SOAK_GATEWAY_LOG_LEVEL") ?? "Warning"}",
             "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
         })

@@ -3,6 +3,7 @@ using WebexGateway.Apps;
 using WebexGateway.Auth;
 using WebexGateway.Configuration;
 using WebexGateway.Demo;
+using WebexGateway.Edge;
 using WebexGateway.Grants;
 using WebexGateway.Outbound;
 using WebexGateway.Proxy;
@@ -14,6 +15,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddGatewayConfiguration();
 builder.AddServiceDefaults();
+builder.AddEdge();
 builder.AddRefusals();
 builder.AddDemoMode();
 builder.AddStorage();
@@ -25,6 +27,7 @@ builder.AddGatewayCors();
 
 var app = builder.Build();
 
+app.UseEdge();
 app.UseExceptionHandler();
 app.UseManagementEndpoint();
 app.UseDefaultFiles();

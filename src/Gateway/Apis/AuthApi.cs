@@ -17,7 +17,7 @@ public static class AuthApi
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/auth").RequireCors(GatewayCors.PolicyName);
-        auth.MapGet("/login", LoginAsync);
+        auth.MapGet("/login", LoginAsync).RequireRateLimiting(SignInLimits.StartPolicy);
         auth.MapGet("/user", GetUserAsync);
         auth.MapPost("/logout", LogoutAsync).AddEndpointFilter(RequireCsrfHeader);
         return app;
@@ -26,8 +26,9 @@ public static class AuthApi
     private static async Task<IResult> LoginAsync(HttpContext context, string? returnUrl, string? scope, GatewayMetrics metrics,
         IOptions<WebexOptions> webex, SignedInGrants signedIn)
     {
-        returnUrl ??= "/";
-        if (!ReturnUrls.IsLocal(returnUrl))
+        // Encoded here, so the callback, after the code was spent, can always write it as its Location.
+        var location = ReturnUrls.ToLocation(returnUrl ?? "/");
+        if (location is null)
         {
             metrics.Rejected("bad_input");
             return AuthPages.Page(
@@ -67,7 +68,7 @@ public static class AuthApi
 
         scopes.AddRange(requested);
         return Results.Challenge(
-            new OAuthChallengeProperties { RedirectUri = returnUrl, Scope = scopes.Distinct(StringComparer.Ordinal).ToList() },
+            new OAuthChallengeProperties { RedirectUri = location, Scope = scopes.Distinct(StringComparer.Ordinal).ToList() },
             [AuthExtensions.WebexScheme]);
     }
 

@@ -14,6 +14,9 @@ public static class AuthExtensions
     public const string WebexScheme = "Webex";
     public const string SessionCookieName = "webex-gateway.session";
     public const string SecureSessionCookieName = "__Host-webex-gateway.session";
+
+    /// <summary>Over https, the sign-in's correlation cookie is this followed by the nonce its state names.</summary>
+    public const string SecureCorrelationCookiePrefix = "__Host-webex-gateway.correlation.";
     private const string SignedInAtKey = "webex-gateway.signed-in-at";
 
     public static IHostApplicationBuilder AddWebexAuthentication(this IHostApplicationBuilder builder)
@@ -22,6 +25,14 @@ public static class AuthExtensions
         services.AddSingleton<RedisTicketStore>();
         services.AddSingleton<WebexSignIn>();
         services.AddSingleton<SignedInGrants>();
+        services.AddOptions<SignInLimitOptions>().BindConfiguration(SignInLimitOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignInLimitOptions>, SignInLimitOptionsValidation>();
+        services.AddSingleton<SignInLimits>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.AddPolicy<System.Net.IPAddress, SignInStartPolicy>(SignInLimits.StartPolicy);
+        });
 
         services.AddAuthentication(options =>
             {
@@ -38,7 +49,7 @@ public static class AuthExtensions
                 options.SessionStore = store;
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
-                if (webex.Value.RedirectUri?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true)
+                if (IsServedOverHttps(webex.Value))
                 {
                     // Served over https: the __Host- prefix makes browsers refuse the cookie from anything but this exact host, over https, for path /.
                     options.Cookie.Name = SecureSessionCookieName;
@@ -88,7 +99,21 @@ public static class AuthExtensions
                 options.SaveTokens = false;
                 options.RemoteAuthenticationTimeout = WebexOAuthHandler.StateLifetime;
                 options.CorrelationCookie.SameSite = SameSiteMode.Lax;
-                options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                if (IsServedOverHttps(config))
+                {
+                    // The only tie between the callback and the browser that started the sign-in: a cookie planted from a
+                    // sibling subdomain or over plain http would sign the victim in as the attacker (login CSRF). A
+                    // __Host- cookie can only come from this host over https; it must have Path=/ and be Secure, even
+                    // when TLS ends at a proxy and Kestrel itself sees http.
+                    options.CorrelationCookie.Name = SecureCorrelationCookiePrefix;
+                    options.CorrelationCookie.Path = "/";
+                    options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.Always;
+                }
+                else
+                {
+                    options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                }
+
                 options.Scope.Clear();
                 foreach (var scope in config.ScopeList)
                 {
@@ -103,13 +128,22 @@ public static class AuthExtensions
         return builder;
     }
 
+    /// <summary>The gateway's public address is https (its configured redirect URI says so), whatever Kestrel itself sees.</summary>
+    private static bool IsServedOverHttps(WebexOptions webex) =>
+        webex.RedirectUri?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true;
+
     /// <summary>
     /// The authentication middleware serves one request: the OAuth callback (there is no default scheme; the session is
     /// read only where it is needed). Anywhere else it would build the OAuth handler for every call just to hear "not mine".
     /// </summary>
     public static IApplicationBuilder UseWebexAuthentication(this IApplicationBuilder app)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth => auth.UseAuthentication());
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/auth"), auth =>
+        {
+            // The sign-in starts' limit (the endpoint's policy); the callback's is the OAuth handler's own.
+            auth.UseRateLimiter();
+            auth.UseAuthentication();
+        });
         // WebApplication adds the middleware in front of everything unless UseAuthentication marked the app; the branch's
         // mark stays in the branch, so the app is marked here (the key UseAuthentication itself sets).
         app.Properties["__AuthenticationMiddlewareSet"] = true;

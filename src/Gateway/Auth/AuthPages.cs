@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Globalization;
 using System.Net;
+using System.Text;
 
 namespace WebexGateway.Auth;
 
@@ -34,9 +37,55 @@ public static class AuthPages
 public static class ReturnUrls
 {
     /// <summary>A path on this gateway: not <c>//host</c>, not <c>/\host</c>, not a scheme, no control characters.</summary>
-    public static bool IsLocal(string? url) =>
+    public static bool IsLocal([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? url) =>
         !string.IsNullOrEmpty(url)
         && url[0] == '/'
         && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
         && !url.Any(char.IsControl);
+
+    /// <summary>
+    /// The local path as a <c>Location</c> header can carry it, or null when it is not local. Anything but printable ASCII
+    /// (<c>é</c>, U+2028, a fullwidth solidus that some parsers fold into <c>/</c>) is percent-encoded as UTF-8, as are the
+    /// ASCII characters a URL may not hold as they are; <c>%</c> escapes already there are kept, so the browser comes back
+    /// to exactly the path it asked for, and never to another host.
+    /// </summary>
+    public static string? ToLocation(string? url)
+    {
+        if (!IsLocal(url))
+        {
+            return null;
+        }
+
+        if (url.AsSpan().IndexOfAnyExcept(LocationChars) < 0)
+        {
+            return url;
+        }
+
+        var location = new StringBuilder(url.Length + 16);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < url.Length; i++)
+        {
+            var c = url[i];
+            if (LocationChars.Contains(c))
+            {
+                location.Append(c);
+                continue;
+            }
+
+            // A surrogate pair is one code point; a lone surrogate is U+FFFD, as UTF-8 has no other way to say it.
+            var length = char.IsHighSurrogate(c) && i + 1 < url.Length && char.IsLowSurrogate(url[i + 1])
+                ? Encoding.UTF8.GetBytes(url.AsSpan(i++, 2), utf8)
+                : Encoding.UTF8.GetBytes([char.IsSurrogate(c) ? '\uFFFD' : c], utf8);
+            foreach (var b in utf8[..length])
+            {
+                location.Append(CultureInfo.InvariantCulture, $"%{b:X2}");
+            }
+        }
+
+        return location.ToString();
+    }
+
+    /// <summary>The printable ASCII a URL holds as it is: RFC 3986's unreserved and reserved characters, and <c>%</c>.</summary>
+    private static readonly SearchValues<char> LocationChars = SearchValues.Create(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%");
 }

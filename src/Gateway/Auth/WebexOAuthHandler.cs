@@ -17,7 +17,7 @@ namespace WebexGateway.Auth;
 /// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with four Webex-specific turns:
 /// a configured redirect URI wins over one built from the request's Host, a state is accepted once only and for ten
 /// minutes by the gateway's clock, and the code goes to Webex through <see cref="TokenClient"/>, so its failures are
-/// told apart.
+/// told apart. Before any of it, a client address over its failed-callback limit (<see cref="SignInLimits"/>) is refused.
 /// </summary>
 public sealed class WebexOAuthHandler(
     IOptionsMonitor<OAuthOptions> options,
@@ -25,7 +25,8 @@ public sealed class WebexOAuthHandler(
     UrlEncoder encoder,
     IOptions<WebexOptions> webex,
     IConnectionMultiplexer redis,
-    RedisKeys keys)
+    RedisKeys keys,
+    SignInLimits limits)
     : OAuthHandler<OAuthOptions>(options, logger, encoder)
 {
     /// <summary>A state lives as long as the correlation cookie; the used-state mark only has to outlive it.</summary>
@@ -33,6 +34,18 @@ public sealed class WebexOAuthHandler(
 
     /// <summary>The end of the state's lifetime, carried inside the protected state itself.</summary>
     private const string StateExpiresKey = ".webex.state.expires";
+
+    public override async Task<bool> HandleRequestAsync()
+    {
+        // An address that failed too many callbacks lately gets no further: its code is not exchanged, nor its state spent.
+        if (await ShouldHandleRequestAsync() && !limits.MayCallBack(Context, out var refusal))
+        {
+            await limits.RefuseAsync(Context, refusal);
+            return true;
+        }
+
+        return await base.HandleRequestAsync();
+    }
 
     protected override string BuildChallengeUrl(AuthenticationProperties properties, string redirectUri)
     {

@@ -15,7 +15,7 @@ namespace WebexGateway.Auth;
 
 /// <summary>The Webex side of a sign-in: who the user is, their grant stored, and clear pages when it fails.</summary>
 public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time,
-    GatewayMetrics metrics, IOptions<TelemetryOptions> telemetry, ILogger<WebexSignIn> logger)
+    GatewayMetrics metrics, IOptions<TelemetryOptions> telemetry, SignInLimits limits, ILogger<WebexSignIn> logger)
 {
     public async Task OnCreatingTicketAsync(OAuthCreatingTicketContext context)
     {
@@ -77,6 +77,12 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
             _ => "invalid_state",
         });
         Log.SignInFailed(logger, status, context.Failure?.Message ?? "unknown");
+        if (status < 500)
+        {
+            // The client's fault (a forged, expired or replayed state, a code Webex refused), and perhaps a token call spent.
+            limits.CallbackFailed(context.HttpContext);
+        }
+
         if (status == 503)
         {
             context.Response.Headers.RetryAfter = "5";

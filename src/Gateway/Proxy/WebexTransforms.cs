@@ -46,6 +46,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         {
             // An app route: its upstream (a dev server, a static site) never sees the gateway's session or sign-in cookies.
             context.AddRequestTransform(RemoveGatewayCookies);
+            context.AddResponseTransform(NoSniff);
             return;
         }
 
@@ -78,10 +79,11 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The session cookie and ASP.NET Core's own (the sign-in's correlation cookie).</summary>
+    /// <summary>The session cookie and the sign-in's correlation cookie (ASP.NET Core's name, or the gateway's over https).</summary>
     private static bool IsGatewayCookie(string name) =>
         name is Auth.AuthExtensions.SessionCookieName or Auth.AuthExtensions.SecureSessionCookieName
-        || name.StartsWith(".AspNetCore.", StringComparison.Ordinal);
+        || name.StartsWith(".AspNetCore.", StringComparison.Ordinal)
+        || name.StartsWith(Auth.AuthExtensions.SecureCorrelationCookiePrefix, StringComparison.Ordinal);
 
     private ValueTask TransformRequest(RequestTransformContext context, UpstreamPath path)
     {
@@ -120,6 +122,16 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase)
         || (!_propagateTraceContext && TraceContextHeaders.Contains(name));
 
+    /// <summary>
+    /// YARP appends the upstream's headers to the ones already set, so the gateway's own is set again, once: the answer
+    /// may also have been cleared for a replay since the security headers were first set.
+    /// </summary>
+    private static ValueTask NoSniff(ResponseTransformContext context)
+    {
+        context.HttpContext.Response.Headers.XContentTypeOptions = Edge.SecurityHeaders.NoSniff;
+        return ValueTask.CompletedTask;
+    }
+
     private ValueTask TransformResponse(ResponseTransformContext context, string prefix)
     {
         var response = context.ProxyResponse;
@@ -127,6 +139,8 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         {
             return ValueTask.CompletedTask;
         }
+
+        context.HttpContext.Response.Headers.XContentTypeOptions = Edge.SecurityHeaders.NoSniff;
 
         metrics.UpstreamResponse((int)response.StatusCode);
         if (GatewayTelemetry.RecordedServerSpan(context.HttpContext) is { } activity

@@ -36,6 +36,8 @@ public sealed class Refusal(int status, string error, string message, string? me
         }
 
         var response = httpContext.Response;
+        // A refusal may follow a cleared response (a failed forward, a replay), which dropped the security headers.
+        Edge.SecurityHeaders.Apply(httpContext);
         response.StatusCode = Status;
         if (RetryAfterSeconds is { } seconds)
         {

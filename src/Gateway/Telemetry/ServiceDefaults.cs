@@ -20,6 +20,7 @@ public static class ServiceDefaults
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
+        builder.Services.AddLogRedaction();
 
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();

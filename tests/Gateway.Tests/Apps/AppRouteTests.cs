@@ -80,6 +80,24 @@ public sealed class AppRouteTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Contains("app", json.RootElement.GetProperty("message").GetString());
     }
 
+    [Fact]
+    public async Task Served_over_https_the_gateways_host_prefixed_cookies_never_reach_an_app_and_its_nosniff_is_not_doubled()
+    {
+        await using var devServer = await DevServer.StartAsync();
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var settings = AppRoute(devServer.Address);
+        settings["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback";
+        var gateway = world.AddGateway(settings);
+
+        var page = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/apps/alerts/", csrf: false,
+            cookie: "__Host-webex-gateway.session=s; __Host-webex-gateway.correlation.nonce=N; theme=dark; .AspNetCore.Correlation.x=N"));
+
+        Assert.Equal(200, page.Status);
+        Assert.Equal("theme=dark", Assert.Single(devServer.Requests).Cookie);
+        // The app sends nosniff itself; the gateway's own is not added to it a second time.
+        Assert.Equal(["nosniff"], page.Header("X-Content-Type-Options"));
+    }
+
     /// <summary>A frontend's dev server: a tiny Kestrel app on 127.0.0.1 that records what reached it.</summary>
     private sealed class DevServer : IAsyncDisposable
     {
@@ -104,6 +122,7 @@ public sealed class AppRouteTests(RedisFixture redis, ITestOutputHelper output)
                     context.Request.Path + context.Request.QueryString,
                     context.Request.Headers.Authorization.FirstOrDefault(),
                     context.Request.Headers.Cookie.FirstOrDefault()));
+                context.Response.Headers.XContentTypeOptions = "nosniff";
                 return Results.Content("<!doctype html><title>Alerts</title><script src=\"app.js\"></script>", "text/html").ExecuteAsync(context);
             });
             await app.StartAsync();

@@ -53,11 +53,17 @@ public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper o
         await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Webex:RedirectUri"] = "https://gateway.example.com/auth/callback" });
         using var browser = world.NewBrowser();
-        var callback = await browser.ConsentAsync(gateway.Address);
+        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
+        var consent = await browser.GetAsync(login.Headers.Location!);
+        var callback = consent.Headers.Location!;
         Assert.Equal("gateway.example.com", callback.Host);
 
-        // What the browser would do at https://gateway.example.com, sent to this gateway's real address.
-        var response = await browser.GetAsync(new Uri(gateway.Address, callback.PathAndQuery));
+        // What the browser would do at https://gateway.example.com (send the Secure correlation cookie back), sent to
+        // this gateway's real address over http, as a TLS-terminating proxy would.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, callback.PathAndQuery));
+        request.Headers.Add("Cookie", login.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]));
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false });
+        var response = await http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
         var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.Contains($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));

@@ -24,6 +24,12 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
     [InlineData("Webex:BaseUrl", "not a url")]
     [InlineData("Webex:TokenUrl", "ftp://example.com/token")]
     [InlineData("Redis:KeyPrefix", "")]
+    [InlineData("Gateway:SignInLimit:PermitLimit", "0")]
+    [InlineData("Gateway:SignInLimit:FailedCallbackLimit", "0")]
+    [InlineData("Gateway:SignInLimit:Window", "00:00:00")]
+    [InlineData("Gateway:SignInLimit:Window", "2.00:00:00")]
+    [InlineData("Gateway:KnownProxies:0", "not-an-address")]
+    [InlineData("Gateway:KnownProxies:0", "10.0.0.0/40")]
     public async Task A_bad_value_fails_at_start_naming_the_key(string key, string value)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();

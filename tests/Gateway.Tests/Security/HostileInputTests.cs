@@ -144,6 +144,88 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.Found, genuine.StatusCode);
     }
 
+    public static TheoryData<string> PlantedCorrelationCookies => ["aspnetcore-default-name", "without-host-prefix", "host-prefix-on-another-nonce"];
+
+    /// <summary>
+    /// TLS ends at a proxy in front of the gateway (plain http to Kestrel, <c>X-Forwarded-Proto: https</c> from a known
+    /// proxy). Somebody who can plant a cookie for the gateway's host (a sibling subdomain, plain http) must not be able to
+    /// make a victim's browser finish the attacker's sign-in: the correlation cookie takes the <c>__Host-</c> prefix, which
+    /// a browser accepts only from this exact host over https, for path /, without a domain.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PlantedCorrelationCookies))]
+    public async Task Behind_a_tls_proxy_the_correlation_cookie_is_host_prefixed_and_a_planted_one_without_the_prefix_is_refused(string planted)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        const string redirectUri = "https://gateway.example.com/auth/callback";
+        var gateway = world.AddGateway(new Dictionary<string, string?>
+        {
+            ["Webex:RedirectUri"] = redirectUri,
+            ["Gateway:KnownProxies:0"] = "127.0.0.1",
+        });
+        string[] proxied = ["X-Forwarded-Proto: https", "X-Forwarded-For: 203.0.113.20"];
+
+        var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login?returnUrl=%2Fapp", null, false, proxied));
+
+        Assert.True(login.Status == 302, login.ToString());
+        var setCookie = login.Header("Set-Cookie").Single();
+        const string prefix = "__Host-webex-gateway.correlation.";
+        Assert.StartsWith(prefix, setCookie);
+        var attributes = setCookie.Split(';', StringSplitOptions.TrimEntries).Skip(1).Select(a => a.ToLowerInvariant()).ToList();
+        Assert.Contains("secure", attributes);
+        Assert.Contains("path=/", attributes);
+        Assert.Contains("httponly", attributes);
+        Assert.Contains("samesite=lax", attributes);
+        Assert.DoesNotContain(attributes, a => a.StartsWith("domain", StringComparison.Ordinal));
+        var genuine = setCookie.Split(';')[0];
+        var (name, value) = (genuine.Split('=', 2)[0], genuine.Split('=', 2)[1]);
+        var nonce = name[prefix.Length..];
+
+        using var browser = world.NewBrowser();
+        var consent = await browser.GetAsync(new Uri(login.Header("Location").Single()));
+        Assert.StartsWith(redirectUri + "?", consent.Headers.Location!.ToString());
+        var callback = consent.Headers.Location!.PathAndQuery;
+        var cookie = planted switch
+        {
+            "aspnetcore-default-name" => $".AspNetCore.Correlation.{nonce}={value}",
+            "without-host-prefix" => $"webex-gateway.correlation.{nonce}={value}",
+            "host-prefix-on-another-nonce" => $"{prefix}{FlipBase64Url(nonce, 3)}={value}",
+            _ => throw new ArgumentOutOfRangeException(nameof(planted)),
+        };
+
+        var refused = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, callback, cookie, false, proxied));
+
+        Assert.True(refused.Status == 400, $"{planted}: {refused}\n{refused.Body}");
+        Assert.Contains("text/html", refused.Header("Content-Type").Single());
+        Assert.DoesNotContain(refused.Header("Set-Cookie"), c => c.Contains("webex-gateway.session", StringComparison.Ordinal));
+        Assert.Equal(0, world.Webex.TokenCalls);
+        AssertNoToken(world, refused.Text, planted);
+
+        // The browser at https://gateway.example.com sends the cookie it was given, and the sign-in completes.
+        var completed = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, callback, genuine, false, proxied));
+        Assert.True(completed.Status == 302, $"{planted}, genuine: {completed}\n{completed.Body}");
+        Assert.Equal("/app", completed.Header("Location").Single());
+        Assert.Contains(completed.Header("Set-Cookie"), c => c.StartsWith($"{AuthExtensions.SecureSessionCookieName}=", StringComparison.Ordinal));
+        Assert.Equal(1, world.Webex.CodeExchanges);
+    }
+
+    [Fact]
+    public async Task Over_plain_http_in_development_the_correlation_cookie_keeps_working_without_secure()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway();
+        using var browser = world.NewBrowser();
+
+        var login = await browser.GetAsync(new Uri(gateway.Address, "/auth/login"));
+
+        var setCookie = login.Headers.GetValues("Set-Cookie").Single();
+        Assert.DoesNotContain("__Host-", setCookie);
+        Assert.DoesNotContain("secure", setCookie.Replace("samesite", "", StringComparison.OrdinalIgnoreCase), StringComparison.OrdinalIgnoreCase);
+        var consent = await browser.GetAsync(login.Headers.Location!);
+        Assert.Equal(HttpStatusCode.Found, (await browser.GetAsync(consent.Headers.Location!)).StatusCode);
+        Assert.NotNull(browser.SessionCookie(gateway.Address));
+    }
+
     private static string Callback(string code, string state) => $"/auth/callback?code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(state)}";
 
     private static async Task<string> ForeignStateAsync(TestWorld world, GatewayHost foreign)
@@ -256,6 +338,62 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         AssertNoToken(world, body, $"{error} {state}");
     }
 
+    // ───────────────────────── sign-in floods ─────────────────────────
+
+    /// <summary>
+    /// Anonymous callers pairing <c>/auth/login</c> with a garbage code at <c>/auth/callback</c> would make the gateway
+    /// spend its client secret at Webex's token endpoint once per pair. Per client address, sign-in starts and failed
+    /// callbacks are limited (defaults: 10 starts and 5 failed callbacks a minute); what is over the limit is a 429 page
+    /// with Retry-After, and only the allowed failures ever reach the token endpoint.
+    /// </summary>
+    [Fact]
+    public async Task Thirty_sign_in_starts_with_garbage_codes_reach_the_token_endpoint_at_most_the_limit_and_the_rest_are_429()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:KnownProxies:0"] = "127.0.0.1" });
+        var starts = new List<RawResponse>();
+        var callbacks = new List<RawResponse>();
+
+        for (var i = 0; i < 30; i++)
+        {
+            var login = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false));
+            starts.Add(login);
+            if (login.Status != 302)
+            {
+                continue;
+            }
+
+            var state = QueryHelpers.ParseQuery(new Uri(login.Header("Location").Single()).Query)["state"].ToString();
+            var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
+            callbacks.Add(await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, Callback($"garbage-{i}", state), cookie, false)));
+        }
+
+        Assert.Equal(10, starts.Count(r => r.Status == 302));
+        Assert.Equal(20, starts.Count(r => r.Status == 429));
+        Assert.Equal(5, callbacks.Count(r => r.Status == 400));
+        Assert.Equal(5, callbacks.Count(r => r.Status == 429));
+        Assert.True(world.Webex.TokenCalls <= 5, $"{world.Webex.TokenCalls} token-endpoint calls for 30 anonymous sign-in attempts");
+        foreach (var refused in starts.Concat(callbacks).Where(r => r.Status == 429))
+        {
+            var retryAfter = int.Parse(refused.Header("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(retryAfter, 1, 60);
+            Assert.Contains("text/html", refused.Header("Content-Type").Single());
+            Assert.Contains("Too many sign-in attempts", refused.Body);
+            Assert.Empty(refused.Header("Set-Cookie"));
+        }
+
+        // Another client behind the same (known) proxy is not affected, and signs in.
+        string[] other = ["X-Forwarded-For: 203.0.113.77"];
+        var otherLogin = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, "/auth/login", null, false, other));
+        Assert.True(otherLogin.Status == 302, otherLogin.ToString());
+        using var browser = world.NewBrowser();
+        var consent = await browser.GetAsync(new Uri(otherLogin.Header("Location").Single()));
+        var otherCallback = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery,
+            string.Join("; ", otherLogin.Header("Set-Cookie").Select(c => c.Split(';')[0])), false, other));
+        Assert.True(otherCallback.Status == 302, $"{otherCallback}\n{otherCallback.Body}");
+        AssertNoToken(world, string.Concat(starts.Concat(callbacks).Select(r => r.Text)), "sign-in flood");
+    }
+
     // ───────────────────────── open redirects ─────────────────────────
 
     /// <summary>returnUrl as it is written in the query string (so percent-encoding is the attacker's); null: refused or local, either will do.</summary>
@@ -282,6 +420,17 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         { "/.//evil.example", false },
         { "/&returnUrl=//evil.example", null },
         { "//evil.example&returnUrl=/", null },
+        // Not ASCII: a Location header cannot carry it as it is.
+        { "/%C3%A9", false },
+        { "/caf%C3%A9/%E2%82%AC?q=%C3%BC#%C3%A9", false },
+        { "/%E2%80%A8x", null },
+        { "/%EF%BC%8Fevil.example", null },
+        { "/%EF%BC%8F%EF%BC%8Fevil.example", null },
+        { "%EF%BC%8F%EF%BC%8Fevil.example", true },
+        { "/%E3%80%80/evil.example", null },
+        { "/%ED%A0%80", null },
+        { "/%F0%9F%98%80", false },
+        { "/a%20b%22%3C%3E%5E%60%7B%7C%7D", false },
     };
 
     [Theory]
@@ -308,8 +457,11 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         var consent = await browser.GetAsync(new Uri(login.Header("Location").Single()));
         var cookie = string.Join("; ", login.Header("Set-Cookie").Select(c => c.Split(';')[0]));
         var callback = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, consent.Headers.Location!.PathAndQuery, cookie, false));
-        Assert.True(callback.Status == 302, $"{wireReturnUrl}: callback {callback}");
-        AssertLocal(callback.Header("Location").Single(), wireReturnUrl);
+        Assert.True(callback.Status == 302, $"{wireReturnUrl}: callback {callback}\n{callback.Body}");
+        var location = callback.Header("Location").Single();
+        AssertLocal(location, wireReturnUrl);
+        Assert.True(location.All(char.IsAscii), $"{wireReturnUrl}: '{location}' is not ASCII");
+        Assert.Equal(1, world.Webex.CodeExchanges);
     }
 
     [Fact]
