@@ -38,14 +38,16 @@ public sealed class DemoPage : IAsyncDisposable
 
     public EmulatorPerson Person => World.Person;
 
+    /// <summary>Skips the calling test (see <see cref="ChromiumFixture"/>) before starting anything when there is no browser.</summary>
     public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario)
     {
+        var browser = chromium.Browser;
         SetDefaultExpectTimeout(15_000);
         var world = await TestWorld.StartAsync(redis, options => options.Consent = ConsentMode.Page);
         try
         {
             var gateway = world.AddGateway();
-            var context = await chromium.Browser.NewContextAsync(new()
+            var context = await browser.NewContextAsync(new()
             {
                 BaseURL = gateway.Address.ToString(),
                 ViewportSize = new() { Width = 1100, Height = 900 },

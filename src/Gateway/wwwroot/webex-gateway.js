@@ -41,17 +41,34 @@ export function nextLink(response) {
  */
 export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
   const base = String(baseUrl).replace(/\/+$/, '');
+  const isAbsolute = url => /^[a-z][a-z0-9+.-]*:/i.test(url);
+  const here = () => (globalThis.location ? globalThis.location.href : undefined);
+  const gatewayOrigin = () => new URL(base || '/', here()).origin;
 
-  // '/v1/rooms' -> '{base}/webex/v1/rooms'; '/webex/v1/...' (a rewritten Link) and absolute URLs are kept.
+  // A URL taken from an answer (a Link target, a loginUrl), or an absolute one given to fetch(), is used only when it
+  // stays on the gateway: a path ('/auth/...', but not '//host' or '/\host', which browsers read as another host) or
+  // an absolute URL of the gateway's own origin. Anything else (another site, javascript:, data:) is refused: never
+  // fetched (with the session cookie and the CSRF header) nor navigated to.
+  const onGateway = (url, what, details = {}) => {
+    const text = typeof url === 'string' ? url : '';
+    const shape = isAbsolute(text) || (text.startsWith('/') && !/^\/[\/\\]/.test(text));
+    let origin = null;
+    try { origin = new URL(isAbsolute(text) ? text : base + text, here()).origin; } catch { /* not a URL */ }
+    if (shape && origin === gatewayOrigin()) return text;
+    throw new WebexGatewayError(`Refused ${what} ${JSON.stringify(String(url))}: it leads off the gateway (${gatewayOrigin()}).`,
+      { ...details, code: 'unsafe_url' });
+  };
+
+  // '/v1/rooms' -> '{base}/webex/v1/rooms'; '/webex/v1/...' (a rewritten Link) and absolute URLs of the gateway are kept.
   const webexUrl = path => {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
+    if (isAbsolute(path)) return onGateway(path, 'the URL');
     const local = path.startsWith('/') ? path : `/${path}`;
     return base + (local === '/webex' || local.startsWith('/webex/') ? local : `/webex${local}`);
   };
-  const gatewayUrl = path => (/^[a-z][a-z0-9+.-]*:/i.test(path) ? path : base + path);
+  const gatewayUrl = path => (isAbsolute(path) ? path : base + path);
 
-  const loginRequired = loginUrl => {
-    const target = gatewayUrl(loginUrl || '/auth/login');
+  const loginRequired = (loginUrl, body) => {
+    const target = gatewayUrl(onGateway(loginUrl || '/auth/login', 'the sign-in URL', { status: 401, body }));
     if (onLoginRequired) onLoginRequired(target);
     else globalThis.location.assign(target);
     return new WebexGatewayError('Sign in with Webex first.', { status: 401, code: 'login_required', loginUrl: target });
@@ -80,6 +97,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
    * fetch() for /webex/*: `path` is a Webex path ('/v1/rooms') or a gateway one ('/webex/v1/rooms?cursor=...').
    * `init.json` sends a JSON body. Resolves to the Response whatever its status, except a 401 login_required:
    * then onLoginRequired(loginUrl) runs (or the page goes to loginUrl) and the promise rejects with code 'login_required'.
+   * A loginUrl or an absolute `path` off the gateway rejects with code 'unsafe_url' instead, nothing called or visited.
    */
   async function webexFetch(path, init = {}) {
     const { json, ...rest } = init;
@@ -94,7 +112,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
     const response = await globalThis.fetch(webexUrl(path), { ...rest, headers, credentials: 'include' });
     if (response.status === 401) {
       const body = await readJson(response.clone());
-      if (body && body.error === 'login_required') throw loginRequired(body.loginUrl);
+      if (body && body.error === 'login_required') throw loginRequired(body.loginUrl, body);
     }
     return response;
   }
@@ -106,12 +124,16 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
     return readJson(response);
   }
 
-  /** One page: `{ items, next }`, where `next` is the path of the following page (give it to page() again) or null. */
+  /**
+   * One page: `{ items, next }`, where `next` is the path of the following page (give it to page() again) or null.
+   * A next-page link off the gateway rejects with code 'unsafe_url'.
+   */
   async function page(path, init = {}) {
     const response = await webexFetch(path, init);
     if (!response.ok) throw await failure(response);
     const body = await readJson(response);
-    return { items: (body && body.items) || [], next: nextLink(response) };
+    const next = nextLink(response);
+    return { items: (body && body.items) || [], next: next && onGateway(next, 'the next-page link') };
   }
 
   return {

@@ -1,5 +1,6 @@
 using StackExchange.Redis;
 using WebexGateway.Storage;
+using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Infrastructure;
 
@@ -11,8 +12,9 @@ public sealed class RedisFixture : IDisposable
 {
     private readonly EmbeddedRedisServer? _embedded;
 
-    public RedisFixture()
+    public RedisFixture(IMessageSink diagnostics)
     {
+        SystemBinaries.AnnounceTo(diagnostics);
         var external = Environment.GetEnvironmentVariable("GATEWAY_TEST_REDIS");
         if (string.IsNullOrWhiteSpace(external))
         {

@@ -16,15 +16,17 @@ public sealed class RedisProcesses : IDisposable
 {
     public const string ServiceName = "mymaster";
 
-    /// <summary>Set to 1 to let the failover tests pass on a machine without the Redis binaries.</summary>
-    public const string OptOutVariable = "GATEWAY_TEST_NO_SENTINEL";
-
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
     private readonly List<Node> _nodes = [];
 
-    private RedisProcesses()
+    private readonly string _redisServer;
+    private readonly string _redisSentinel;
+
+    private RedisProcesses(string redisServer, string redisSentinel)
     {
+        _redisServer = redisServer;
+        _redisSentinel = redisSentinel;
     }
 
     public Node Primary { get; private set; } = null!;
@@ -37,14 +39,15 @@ public sealed class RedisProcesses : IDisposable
     public string SentinelConnectionString =>
         string.Join(",", Sentinels.Select(s => s.EndPoint)) + $",serviceName={ServiceName}";
 
-    /// <summary>The binaries that are not on PATH; empty when all are.</summary>
-    public static IReadOnlyList<string> MissingBinaries() =>
-        new[] { "redis-server", "redis-sentinel" }.Where(name => FindOnPath(name) is null).ToArray();
-
-    /// <summary>Starts a primary, a replica in sync with it, and <paramref name="sentinels"/> sentinels that know both (and each other).</summary>
+    /// <summary>
+    /// Starts a primary, a replica in sync with it, and <paramref name="sentinels"/> sentinels that know both (and each other).
+    /// Without redis-server or redis-sentinel on PATH the calling test is skipped (see <see cref="SystemBinaries"/>).
+    /// </summary>
     public static async Task<RedisProcesses> StartAsync(int sentinels = 1)
     {
-        var processes = new RedisProcesses();
+        var processes = new RedisProcesses(
+            SystemBinaries.Require("redis-server", SystemBinaries.RedisSentinelInstall),
+            SystemBinaries.Require("redis-sentinel", SystemBinaries.RedisSentinelInstall));
         try
         {
             await processes.StartAllAsync(sentinels);
@@ -165,12 +168,6 @@ public sealed class RedisProcesses : IDisposable
 
     private async Task StartAllAsync(int sentinels)
     {
-        var missing = MissingBinaries();
-        if (missing.Count > 0)
-        {
-            throw new InvalidOperationException($"{string.Join(" and ", missing)} not found on PATH.");
-        }
-
         Primary = StartServer("primary", []);
         await WaitUntilAsync(async () => await PingsAsync(Primary), $"{Primary.Name} answers PING");
 
@@ -209,7 +206,7 @@ public sealed class RedisProcesses : IDisposable
             "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
             .. extra,
         ];
-        return Launch(name, "redis-server", arguments, directory, port);
+        return Launch(name, _redisServer, arguments, directory, port);
     }
 
     private Node StartSentinel(string name, int quorum)
@@ -230,12 +227,12 @@ public sealed class RedisProcesses : IDisposable
             $"sentinel failover-timeout {ServiceName} 3000",
             $"sentinel parallel-syncs {ServiceName} 1",
             ""));
-        return Launch(name, "redis-sentinel", [config], directory, port);
+        return Launch(name, _redisSentinel, [config], directory, port);
     }
 
-    private Node Launch(string name, string fileName, string[] arguments, string directory, int port)
+    private Node Launch(string name, string executable, string[] arguments, string directory, int port)
     {
-        var start = new ProcessStartInfo(FindOnPath(fileName)!)
+        var start = new ProcessStartInfo(executable)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
@@ -362,11 +359,6 @@ public sealed class RedisProcesses : IDisposable
             bytes.Add(one[0]);
         }
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 
     private static int FreeLoopbackPort()
     {
