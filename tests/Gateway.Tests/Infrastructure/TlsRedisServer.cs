@@ -44,12 +44,10 @@ public sealed class TlsRedisServer : IDisposable
     /// <summary>What redis-server wrote.</summary>
     public ConcurrentQueue<string> Output { get; } = new();
 
-    public static bool IsInstalled => FindOnPath("redis-server") is not null;
-
     /// <summary>Starts redis-server with TLS only and these ACL lines (<c>user name on &gt;password ...</c>).</summary>
     public static async Task<TlsRedisServer> StartAsync(params string[] aclUsers)
     {
-        var binary = FindOnPath("redis-server") ?? throw new InvalidOperationException("redis-server not found on PATH.");
+        var binary = SystemBinaries.Require("redis-server", SystemBinaries.RedisServerInstall);
         var directory = TempDirectory.Create("redis-tls");
         WriteCertificates(directory);
         var port = FreeLoopbackPort();
@@ -197,11 +195,6 @@ public sealed class TlsRedisServer : IDisposable
             }
         }
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 
     private static int FreeLoopbackPort()
     {
