@@ -13,6 +13,7 @@ public sealed class EmulatorState
     private volatile TokenEndpointFault _tokenFault;
     private volatile bool _rotateRefreshTokens;
     private volatile bool _recordRequests = true;
+    private volatile IReadOnlySet<string> _withheldScopes = new HashSet<string>(StringComparer.Ordinal);
     private long _tokenDelayTicks;
     private int _rateLimitNextApiCalls;
     private int _tokenCalls;
@@ -61,6 +62,16 @@ public sealed class EmulatorState
     {
         get => _rotateRefreshTokens;
         set => _rotateRefreshTokens = value;
+    }
+
+    /// <summary>
+    /// Scopes <c>/v1/authorize</c> leaves out of every grant from now on, whatever the client asks for: a grant narrower
+    /// than the request. Empty by default.
+    /// </summary>
+    public IReadOnlySet<string> WithheldScopes
+    {
+        get => _withheldScopes;
+        set => _withheldScopes = value ?? throw new ArgumentNullException(nameof(value));
     }
 
     /// <summary>Every <c>POST /v1/access_token</c>, whatever its outcome (all people).</summary>

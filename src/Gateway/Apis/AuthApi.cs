@@ -91,15 +91,18 @@ public static class AuthApi
             });
     }
 
-    private static async Task<IResult> LogoutAsync(HttpContext context, GrantStore grants, ILogger<GrantStore> logger)
+    private static async Task<IResult> LogoutAsync(HttpContext context, SignedInGrants signedIn, GrantStore grants, RedisTicketStore sessions,
+        ILogger<GrantStore> logger)
     {
-        if (await SignedInGrants.PersonIdAsync(context) is { } personId)
+        // A live session ends its person's grant and every session of theirs, on every instance. A session some earlier
+        // logout already ended (its grant is gone or another sign-in's) ends only itself.
+        if (await signedIn.GetAsync(context) is { } grant)
         {
-            await grants.DeleteAsync(personId);
-            Log.SignedOut(logger);
+            await grants.DeleteAsync(grant.PersonId);
+            Log.SignedOut(logger, await sessions.RemoveAllOfAsync(grant.PersonId));
         }
 
-        // Deletes the server-side session, which ends it on every instance, and the cookie.
+        // Deletes this server-side session, which ends it on every instance, and the cookie.
         await context.SignOutAsync(AuthExtensions.CookieScheme);
 
         return Results.NoContent();

@@ -121,6 +121,7 @@ public static class AuthExtensions
                 }
 
                 options.Events.OnCreatingTicket = signIn.OnCreatingTicketAsync;
+                options.Events.OnTicketReceived = signIn.OnTicketReceivedAsync;
                 options.Events.OnAccessDenied = signIn.OnAccessDeniedAsync;
                 options.Events.OnRemoteFailure = signIn.OnRemoteFailureAsync;
             });

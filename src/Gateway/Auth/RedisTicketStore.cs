@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using WebexGateway.Configuration;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
@@ -10,7 +12,9 @@ namespace WebexGateway.Auth;
 
 /// <summary>
 /// Sessions kept server-side: the cookie holds only a random id, so it stays small, and deleting the Redis entry ends
-/// the session on every instance at once. Reads are served decoded from the <see cref="RecordCache"/>.
+/// the session on every instance at once. Each record is encrypted for its session id (the purpose chain), so a record
+/// copied onto another session's key does not decrypt. A set per person lists their sessions, so a logout ends them all.
+/// Reads are served decoded from the <see cref="RecordCache"/>.
 /// </summary>
 public sealed class RedisTicketStore(
     IConnectionMultiplexer redis,
@@ -18,15 +22,27 @@ public sealed class RedisTicketStore(
     IDataProtectionProvider protection,
     TimeProvider time,
     RecordCache cache,
+    IOptions<SessionLifetimeOptions> lifetime,
     ILogger<RedisTicketStore> logger) : ITicketStore
 {
     private static readonly TimeSpan FallbackLifetime = TimeSpan.FromHours(8);
+
+    /// <summary>The sessions' purpose; each session is encrypted for a sub-purpose, its id.</summary>
     private readonly IDataProtector _protector = protection.CreateProtector("WebexGateway.Sessions.v1");
 
     public async Task<string> StoreAsync(AuthenticationTicket ticket)
     {
         var id = Base64Url(RandomNumberGenerator.GetBytes(32));
-        await WriteAsync(id, ticket);
+        await WriteAsync(id, ticket, When.Always);
+        if (ticket.Principal.GetPersonId() is { } personId)
+        {
+            // No session outlives its absolute lifetime, so neither need the list of them: it lives that long after the last sign-in.
+            var db = redis.GetDatabase();
+            await Task.WhenAll(
+                db.SetAddAsync(keys.SessionsOf(personId), id),
+                db.KeyExpireAsync(keys.SessionsOf(personId), lifetime.Value.AbsoluteLifetime));
+        }
+
         return id;
     }
 
@@ -34,7 +50,8 @@ public sealed class RedisTicketStore(
     {
         try
         {
-            await WriteAsync(key, ticket);
+            // Only while it exists: a renewal racing a logout must not bring the session back.
+            await WriteAsync(key, ticket, When.Exists);
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
@@ -52,6 +69,20 @@ public sealed class RedisTicketStore(
         await cache.DeletedAsync(CacheKey(key));
     }
 
+    /// <summary>Ends every session of the person, on every instance; returns how many were listed.</summary>
+    public async Task<int> RemoveAllOfAsync(string personId)
+    {
+        var db = redis.GetDatabase();
+        var ids = (await db.SetMembersAsync(keys.SessionsOf(personId))).Select(id => (string)id!).ToList();
+        await db.KeyDeleteAsync([.. ids.Select(keys.Session), keys.SessionsOf(personId)]);
+        foreach (var id in ids)
+        {
+            await cache.DeletedAsync(CacheKey(id));
+        }
+
+        return ids.Count;
+    }
+
     private static string CacheKey(string sessionId) => "session:" + sessionId;
 
     private async Task<AuthenticationTicket?> ReadFromRedisAsync(string key)
@@ -64,20 +95,27 @@ public sealed class RedisTicketStore(
 
         try
         {
-            return TicketSerializer.Default.Deserialize(_protector.Unprotect((byte[])value!));
+            return TicketSerializer.Default.Deserialize(_protector.CreateProtector(key).Unprotect((byte[])value!));
         }
-        catch (CryptographicException)
+        catch (CryptographicException e)
         {
+            Log.UnreadableSession(logger, e.GetType().Name);
             return null;
         }
     }
 
-    private async Task WriteAsync(string key, AuthenticationTicket ticket)
+    private async Task WriteAsync(string key, AuthenticationTicket ticket, When when)
     {
-        var payload = _protector.Protect(TicketSerializer.Default.Serialize(ticket));
-        var lifetime = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
-        await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
-        await cache.WrittenAsync(CacheKey(key), ticket);
+        var payload = _protector.CreateProtector(key).Protect(TicketSerializer.Default.Serialize(ticket));
+        var expiry = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
+        if (await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, expiry > TimeSpan.Zero ? expiry : TimeSpan.FromSeconds(1), when))
+        {
+            await cache.WrittenAsync(CacheKey(key), ticket);
+        }
+        else
+        {
+            await cache.DeletedAsync(CacheKey(key));
+        }
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -6,14 +6,22 @@ namespace WebexGateway.Auth;
 /// <summary>Who a request's session belongs to, and that person's grant: the question behind every signed-in call.</summary>
 public sealed class SignedInGrants(GrantStore grants)
 {
-    /// <summary>The Webex person of the request's session, or null when it has none (or it ended).</summary>
-    public static async Task<string?> PersonIdAsync(HttpContext context)
+    /// <summary>
+    /// The grant of the session's person, or null when there is no session, no grant, or the grant is not the one the
+    /// session was signed in with: a logout or <c>invalid_grant</c> ended the person's grant, and a later sign-in started
+    /// another, which no session from before may use. Decided in memory, from the cached session and grant.
+    /// </summary>
+    public async ValueTask<Grant?> GetAsync(HttpContext context)
     {
         var session = await context.AuthenticateAsync(AuthExtensions.CookieScheme);
-        return session.Principal?.GetPersonId();
-    }
+        if (session.Principal?.GetPersonId() is not { } personId)
+        {
+            return null;
+        }
 
-    /// <summary>The grant of the session's person, or null when there is no session or no grant.</summary>
-    public async ValueTask<Grant?> GetAsync(HttpContext context)
-        => await PersonIdAsync(context) is { } personId ? await grants.GetAsync(personId, context.RequestAborted) : null;
+        var grant = await grants.GetAsync(personId, context.RequestAborted);
+        return grant is { Generation.Length: > 0 } && string.Equals(grant.Generation, session.Principal.GetGrantGeneration(), StringComparison.Ordinal)
+            ? grant
+            : null;
+    }
 }

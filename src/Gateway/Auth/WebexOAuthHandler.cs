@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
@@ -32,6 +33,12 @@ public sealed class WebexOAuthHandler(
     /// <summary>A state lives as long as the correlation cookie; the used-state mark only has to outlive it.</summary>
     public static readonly TimeSpan StateLifetime = TimeSpan.FromMinutes(10);
 
+    /// <summary>In the state of a sign-in that already went back to Webex for all of the person's scopes.</summary>
+    public const string AskedForAllScopesKey = ".webex.asked-for-all-scopes";
+
+    /// <summary>A challenge parameter (never in the state): the email Webex is to sign in, as <c>login_hint</c>.</summary>
+    public const string LoginHintParameter = "login_hint";
+
     /// <summary>The end of the state's lifetime, carried inside the protected state itself.</summary>
     private const string StateExpiresKey = ".webex.state.expires";
 
@@ -51,7 +58,10 @@ public sealed class WebexOAuthHandler(
     {
         // The correlation cookie's expiry is enforced by the browser only; the state carries its own, checked on return.
         properties.Items[StateExpiresKey] = TimeProvider.GetUtcNow().Add(StateLifetime).ToString("O", CultureInfo.InvariantCulture);
-        return base.BuildChallengeUrl(properties, webex.Value.RedirectUri ?? redirectUri);
+        var url = base.BuildChallengeUrl(properties, webex.Value.RedirectUri ?? redirectUri);
+        return properties.GetParameter<string>(LoginHintParameter) is { Length: > 0 } hint
+            ? QueryHelpers.AddQueryString(url, LoginHintParameter, hint)
+            : url;
     }
 
     protected override async Task<OAuthTokenResponse> ExchangeCodeAsync(OAuthCodeExchangeContext context)

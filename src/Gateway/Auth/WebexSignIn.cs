@@ -17,27 +17,64 @@ namespace WebexGateway.Auth;
 public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grants, IOptions<WebexOptions> webex, TimeProvider time,
     GatewayMetrics metrics, IOptions<TelemetryOptions> telemetry, SignInLimits limits, ILogger<WebexSignIn> logger)
 {
+    /// <summary>Where the callback leaves the scopes to ask Webex for again, when the sign-in must not narrow the grant.</summary>
+    private static readonly object AskAgainKey = new();
+
     public async Task OnCreatingTicketAsync(OAuthCreatingTicketContext context)
     {
         var token = context.TokenResponse.Response!.Deserialize(TokenJsonContext.Default.TokenResponse)!;
         var person = await GetMeAsync(token.AccessToken, context.HttpContext.RequestAborted);
+        var scopes = token.Scope ?? string.Join(' ', webex.Value.ScopeList);
+        var found = await grants.ReadStoredAsync(person.Id);
+        // Once per sign-in: a login started without a session does not know the person, so it may have asked for less than
+        // their grant holds. Storing that would take scopes away from the apps that asked for them: Webex is asked again,
+        // for all of them. The second answer is stored as it is, so a Webex that grants less cannot make a loop.
+        var askedAgain = context.Properties.Items.Remove(WebexOAuthHandler.AskedForAllScopesKey);
+        if (!askedAgain && found.Grant is { } existing && MissingScopes(existing, scopes) is { Count: > 0 } missing)
+        {
+            context.HttpContext.Items[AskAgainKey] = new AskAgain([.. Split(scopes), .. missing], person.Emails?.FirstOrDefault());
+            Log.AskingForAllScopes(logger, missing.Count);
+            return;
+        }
+
         var now = time.GetUtcNow();
-        var grant = new Grant(
-            person.Id,
-            person.DisplayName ?? "",
-            person.Emails ?? [],
-            token.Scope ?? string.Join(' ', webex.Value.ScopeList),
-            token.AccessToken,
-            now.AddSeconds(token.ExpiresIn),
-            token.RefreshToken ?? throw new CallbackException(502, "Webex returned no refresh token."),
-            now.AddSeconds(token.RefreshTokenExpiresIn ?? (long)TimeSpan.FromDays(90).TotalSeconds));
-        await grants.SaveAsync(grant);
+        var grant = await grants.SaveSignedInAsync(
+            new Grant(
+                person.Id,
+                person.DisplayName ?? "",
+                person.Emails ?? [],
+                scopes,
+                token.AccessToken,
+                now.AddSeconds(token.ExpiresIn),
+                token.RefreshToken ?? throw new CallbackException(502, "Webex returned no refresh token."),
+                now.AddSeconds(token.RefreshTokenExpiresIn ?? (long)TimeSpan.FromDays(90).TotalSeconds)),
+            found);
 
         context.Identity!.AddClaim(new Claim(WebexClaims.PersonId, person.Id));
+        context.Identity.AddClaim(new Claim(WebexClaims.GrantGeneration, grant.Generation));
         context.Identity.AddClaim(new Claim(ClaimTypes.Name, grant.DisplayName));
         metrics.SignIn("success");
         GatewayTelemetry.TagUser(context.HttpContext, person.Id);
         Log.SignedIn(logger, grant.AccessTokenExpiresAt);
+    }
+
+    /// <summary>Instead of a session, the browser goes back to Webex once, for the union of the scopes, as the same person.</summary>
+    public Task OnTicketReceivedAsync(TicketReceivedContext context)
+    {
+        if (context.HttpContext.Items[AskAgainKey] is not AskAgain again)
+        {
+            return Task.CompletedTask;
+        }
+
+        context.HandleResponse();
+        var properties = new OAuthChallengeProperties { RedirectUri = context.ReturnUri ?? "/", Scope = again.Scopes };
+        properties.Items[WebexOAuthHandler.AskedForAllScopesKey] = "1";
+        if (again.LoginHint is { Length: > 0 } hint)
+        {
+            properties.SetParameter(WebexOAuthHandler.LoginHintParameter, hint);
+        }
+
+        return context.HttpContext.ChallengeAsync(AuthExtensions.WebexScheme, properties);
     }
 
     public Task OnAccessDeniedAsync(AccessDeniedContext context)
@@ -90,6 +127,17 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
 
         return AuthPages.Page(status, title, message).ExecuteAsync(context.HttpContext);
     }
+
+    /// <summary>The scopes the person's grant holds (and the gateway may still ask for) that a sign-in was not granted.</summary>
+    private List<string> MissingScopes(Grant existing, string granted)
+    {
+        var allowed = webex.Value.AllowedScopeSet;
+        return [.. Split(existing.Scopes).Where(allowed.Contains).Except(Split(granted), StringComparer.Ordinal)];
+    }
+
+    private static string[] Split(string scopes) => scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private sealed record AskAgain(List<string> Scopes, string? LoginHint);
 
     private async Task<Person> GetMeAsync(string accessToken, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace WebexGateway.Grants;
 
 /// <summary>
@@ -14,6 +16,15 @@ public sealed record Grant(
     string RefreshToken,
     DateTimeOffset RefreshTokenExpiresAt)
 {
+    /// <summary>
+    /// Which sign-in of the person this grant continues: random, kept across refreshes and across sign-ins while the grant
+    /// exists, new once it was deleted (logout, <c>invalid_grant</c>). A session carries the generation it was made with,
+    /// so no session from before a logout comes back with a later sign-in. Empty in grants stored before it existed.
+    /// </summary>
+    public string Generation { get; init; } = "";
+
+    public static string NewGeneration() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
     public bool AccessTokenExpiresWithin(TimeSpan window, DateTimeOffset now) => AccessTokenExpiresAt - window <= now;
 
     /// <summary>The grant after a refresh; Webex may or may not send a new refresh token.</summary>

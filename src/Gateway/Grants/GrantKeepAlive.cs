@@ -53,12 +53,20 @@ public sealed class GrantKeepAlive(
             var due = await grants.ExpiringBeforeAsync(time.GetUtcNow() + _options.KeepAliveWindow);
             var refreshed = 0;
             var failed = 0;
+            var forgotten = 0;
             foreach (var personId in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var grant = await grants.ReadAsync(personId);
                 if (grant is null)
                 {
+                    // Its key expired or was deleted behind the gateway's back: the index entry goes too. An unreadable
+                    // grant that still exists keeps its entry.
+                    if (await grants.ForgetIfGoneAsync(personId))
+                    {
+                        forgotten++;
+                    }
+
                     continue;
                 }
 
@@ -74,6 +82,11 @@ public sealed class GrantKeepAlive(
             }
 
             Log.KeepAliveRan(logger, refreshed, _options.KeepAliveWindow, failed);
+            if (forgotten > 0)
+            {
+                Log.KeepAliveForgot(logger, forgotten);
+            }
+
             return refreshed;
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)

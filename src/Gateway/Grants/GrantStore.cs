@@ -10,20 +10,47 @@ using WebexGateway.Telemetry;
 namespace WebexGateway.Grants;
 
 /// <summary>
-/// Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext. A sorted set indexes them by
-/// refresh-token expiry for the keep-alive. Reads on the request path are served decoded from the
-/// <see cref="RecordCache"/>; a refresh reads Redis itself. A failed read never deletes anything.
+/// Grants in Redis, encrypted with Data Protection: no token is ever stored in plaintext. Each grant is bound to its key:
+/// encrypted for its person id (the purpose chain), and a grant that decrypts under another person's key is refused, so
+/// copying one person's record onto another's key gives nothing. A sorted set indexes them by refresh-token expiry for the
+/// keep-alive. Reads on the request path are served decoded from the <see cref="RecordCache"/>; a refresh reads Redis
+/// itself. Writes are conditional on what was read, so a refresh or sign-in never brings back a grant a logout deleted
+/// meanwhile. A failed read never deletes anything.
 /// </summary>
 public sealed class GrantStore
 {
     /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
     private const int ReplicaWaitMilliseconds = 500;
 
+    /// <summary>
+    /// Writes the grant (and its index entry) only if the key still holds what the writer read: nothing (ARGV[1] 'absent')
+    /// or exactly that value (ARGV[2]).
+    /// </summary>
+    private const string ReplaceScript = """
+        local current = redis.call('get', KEYS[1])
+        if ARGV[1] == 'absent' then
+          if current then return 0 end
+        elseif current ~= ARGV[2] then
+          return 0
+        end
+        redis.call('set', KEYS[1], ARGV[3], 'px', ARGV[4])
+        redis.call('zadd', KEYS[2], ARGV[5], ARGV[6])
+        return 1
+        """;
+
+    /// <summary>Removes an index entry whose grant key is gone (expired or deleted); an entry whose grant exists stays.</summary>
+    private const string ForgetScript = """
+        if redis.call('exists', KEYS[1]) == 0 then return redis.call('zrem', KEYS[2], ARGV[1]) end
+        return 0
+        """;
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger<GrantStore> _logger;
     private readonly RecordCache _cache;
+
+    /// <summary>The grants' purpose; each grant is encrypted for a sub-purpose, its person id.</summary>
     private readonly IDataProtector _protector;
     private readonly int _waitForReplicas;
 
@@ -41,28 +68,61 @@ public sealed class GrantStore
 
     /// <summary>The person's grant as this instance knows it: from memory when it has it, else from Redis.</summary>
     public ValueTask<Grant?> GetAsync(string personId, CancellationToken cancellationToken = default)
-        => _cache.GetOrReadAsync(CacheKey(personId), _ => ReadFromRedisAsync(personId), cancellationToken);
+        => _cache.GetOrReadAsync(CacheKey(personId), async _ => (await ReadFromRedisAsync(personId)).Grant, cancellationToken);
 
     /// <summary>The person's grant as Redis holds it now (another instance may have refreshed it); this instance keeps it.</summary>
-    public async Task<Grant?> ReadAsync(string personId)
+    public async Task<Grant?> ReadAsync(string personId) => (await ReadStoredAsync(personId)).Grant;
+
+    /// <summary>As <see cref="ReadAsync"/>, with the stored value a following <see cref="ReplaceAsync"/> is conditional on.</summary>
+    public async Task<StoredGrant> ReadStoredAsync(string personId)
     {
-        var grant = await ReadFromRedisAsync(personId);
-        await _cache.KeepAsync(CacheKey(personId), grant);
-        return grant;
+        var stored = await ReadFromRedisAsync(personId);
+        await _cache.KeepAsync(CacheKey(personId), stored.Grant);
+        return stored;
     }
 
-    public async Task SaveAsync(Grant grant)
+    /// <summary>
+    /// Stores <paramref name="grant"/> in place of what <paramref name="read"/> found, unless the key changed since (a logout,
+    /// a sign-in or another refresh came first): then nothing is written and the answer is false.
+    /// </summary>
+    public async Task<bool> ReplaceAsync(StoredGrant read, Grant grant)
     {
-        var payload = _protector.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJsonContext.Default.Grant));
-        var lifetime = grant.RefreshTokenExpiresAt - _time.GetUtcNow();
         var db = _redis.GetDatabase();
-        var saved = db.StringSetAsync(_keys.Grant(grant.PersonId), payload, lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
-        var indexed = db.SortedSetAddAsync(_keys.GrantsByRefreshExpiry, grant.PersonId, grant.RefreshTokenExpiresAt.ToUnixTimeSeconds());
-        await Task.WhenAll(saved, indexed);
+        if (await TryWriteAsync(db, read.Value, grant) is null)
+        {
+            return false;
+        }
+
         await _cache.WrittenAsync(CacheKey(grant.PersonId), grant);
         if (_waitForReplicas > 0)
         {
             await WaitForReplicasAsync(db);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Stores a sign-in's grant in place of what <paramref name="found"/> read, keeping the generation of the person's grant
+    /// while one exists and starting a new one when none does; returns the grant as stored.
+    /// </summary>
+    public async Task<Grant> SaveSignedInAsync(Grant grant, StoredGrant found)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var generation = found.Grant is { Generation.Length: > 0 } current ? current.Generation : Grant.NewGeneration();
+            var stored = grant with { Generation = generation };
+            if (await ReplaceAsync(found, stored))
+            {
+                return stored;
+            }
+
+            if (attempt == 3)
+            {
+                throw new RedisException("The person's grant kept changing while a sign-in stored it.");
+            }
+
+            found = await ReadStoredAsync(grant.PersonId);
         }
     }
 
@@ -80,26 +140,92 @@ public sealed class GrantStore
         return members.Select(m => (string)m!).ToList();
     }
 
+    /// <summary>Takes the person out of the index when their grant key no longer exists; true when it did.</summary>
+    public async Task<bool> ForgetIfGoneAsync(string personId)
+        => (long)await _redis.GetDatabase().ScriptEvaluateAsync(ForgetScript, [_keys.Grant(personId), _keys.GrantsByRefreshExpiry], [personId]) == 1;
+
     private static string CacheKey(string personId) => "grant:" + personId;
 
-    private async Task<Grant?> ReadFromRedisAsync(string personId)
+    private async Task<StoredGrant> ReadFromRedisAsync(string personId)
     {
-        var value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
+        var db = _redis.GetDatabase();
+        var value = await db.StringGetAsync(_keys.Grant(personId));
         if (value.IsNullOrEmpty)
         {
-            return null;
+            return new StoredGrant(null, value);
         }
 
+        var grant = Decode(personId, value!, out var unbound);
+        if (grant is not null && unbound && await TryWriteAsync(db, value, grant) is { } rebound)
+        {
+            // Stored before grants were bound to their person: read once with the old purpose, now rewritten bound.
+            Log.GrantRebound(_logger);
+            return new StoredGrant(grant, rebound);
+        }
+
+        return new StoredGrant(grant, value);
+    }
+
+    private Grant? Decode(string personId, byte[] payload, out bool unbound)
+    {
+        unbound = false;
+        byte[] json;
         try
         {
-            return JsonSerializer.Deserialize(_protector.Unprotect((byte[])value!), GrantJsonContext.Default.Grant);
+            json = _protector.CreateProtector(personId).Unprotect(payload);
         }
-        catch (Exception e) when (e is CryptographicException or JsonException)
+        catch (CryptographicException)
         {
-            // A grant written under a key ring this instance cannot read is as good as no grant.
+            try
+            {
+                json = _protector.Unprotect(payload);
+                unbound = true;
+            }
+            catch (CryptographicException e)
+            {
+                // Another person's record copied here, or a key ring this instance cannot read: as good as no grant.
+                Log.UnreadableGrant(_logger, e.GetType().Name);
+                return null;
+            }
+        }
+
+        Grant? grant;
+        try
+        {
+            grant = JsonSerializer.Deserialize(json, GrantJsonContext.Default.Grant);
+        }
+        catch (JsonException e)
+        {
             Log.UnreadableGrant(_logger, e.GetType().Name);
             return null;
         }
+
+        if (grant is null || !string.Equals(grant.PersonId, personId, StringComparison.Ordinal))
+        {
+            Log.GrantOfAnotherPerson(_logger);
+            return null;
+        }
+
+        return grant;
+    }
+
+    /// <summary>The value written, or null when the key no longer held <paramref name="expected"/>.</summary>
+    private async Task<byte[]?> TryWriteAsync(IDatabase db, RedisValue expected, Grant grant)
+    {
+        var payload = _protector.CreateProtector(grant.PersonId).Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJsonContext.Default.Grant));
+        var lifetime = grant.RefreshTokenExpiresAt - _time.GetUtcNow();
+        var written = await db.ScriptEvaluateAsync(
+            ReplaceScript,
+            [_keys.Grant(grant.PersonId), _keys.GrantsByRefreshExpiry],
+            [
+                expected.IsNull ? "absent" : "value",
+                expected.IsNull ? RedisValue.EmptyString : expected,
+                payload,
+                (long)Math.Max(1000, lifetime.TotalMilliseconds),
+                grant.RefreshTokenExpiresAt.ToUnixTimeSeconds(),
+                grant.PersonId,
+            ]);
+        return (long)written == 1 ? payload : null;
     }
 
     /// <summary>WAIT follows the writes on the same connection, so it counts the replicas that have them.</summary>
@@ -125,6 +251,9 @@ public sealed class GrantStore
         }
     }
 }
+
+/// <summary>A grant as Redis held it when read (null when absent or unreadable), and the stored value itself.</summary>
+public sealed record StoredGrant(Grant? Grant, RedisValue Value);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Grant))]
 internal sealed partial class GrantJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

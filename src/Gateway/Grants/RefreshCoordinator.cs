@@ -177,7 +177,8 @@ public sealed class RefreshCoordinator(
     private async Task<RefreshOutcome> RefreshHoldingLockAsync(string personId, string staleAccessToken)
     {
         // Re-read under the lock: the previous holder may have refreshed between our read and our lock.
-        var current = await grants.ReadAsync(personId);
+        var found = await grants.ReadStoredAsync(personId);
+        var current = found.Grant;
         if (current is null)
         {
             return new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");
@@ -192,7 +193,14 @@ public sealed class RefreshCoordinator(
         {
             var response = await tokens.RefreshAsync(current.RefreshToken, CancellationToken.None);
             var refreshed = current.Refreshed(response, time.GetUtcNow());
-            await grants.SaveAsync(refreshed);
+            if (!await grants.ReplaceAsync(found, refreshed))
+            {
+                // Signed out (or in afresh) while Webex answered: what Redis holds now wins, so no logout is undone.
+                return await grants.ReadAsync(personId) is { } now
+                    ? new RefreshOutcome(RefreshStatus.Refreshed, "joined", now)
+                    : new RefreshOutcome(RefreshStatus.LoginRequired, "failed", Reason: "no grant");
+            }
+
             Log.GrantRefreshed(logger, refreshed.AccessTokenExpiresAt);
             return new RefreshOutcome(RefreshStatus.Refreshed, "refreshed", refreshed);
         }

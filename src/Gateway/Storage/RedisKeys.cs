@@ -20,6 +20,9 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
 
     public RedisKey Session(string sessionId) => $"{_prefix}session:{sessionId}";
 
+    /// <summary>A set: the ids of a person's sessions, so a logout can end them all.</summary>
+    public RedisKey SessionsOf(string personId) => $"{_prefix}sessions:by-person:{personId}";
+
     public RedisKey RefreshLock(string personId) => $"{_prefix}lock:refresh:{personId}";
 
     public RedisKey UsedState(string stateHash) => $"{_prefix}oauth-state:{stateHash}";

@@ -23,7 +23,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _upstreamResponses;
     private readonly Counter<long> _redisErrors;
 
-    public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys)
+    public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
         var meter = meters.Create(GatewayTelemetry.SourceName);
         _signIns = meter.CreateCounter<long>("webex_gateway.sign_ins", description: "Sign-ins by outcome.");
@@ -36,7 +36,7 @@ public sealed class GatewayMetrics
         _upstreamResponses = meter.CreateCounter<long>("webex_gateway.upstream_responses", description: "Webex answers to proxied calls, by status class.");
         _redisErrors = meter.CreateCounter<long>("webex_gateway.redis_errors", description: "Redis operations that failed, by operation.");
         meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
-        meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys), description: "Grants stored.");
+        meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys, time), description: "Grants stored.");
     }
 
     public void SignIn(string outcome) => _signIns.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
@@ -69,7 +69,8 @@ public sealed class GatewayMetrics
     public static string UserPseudonym(string personId)
         => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("webex-gateway:" + personId)))[..16];
 
-    private static IEnumerable<Measurement<long>> CountGrants(IConnectionMultiplexer redis, RedisKeys keys)
+    /// <summary>The index entries whose refresh token has not expired: an expired grant's key is gone with it.</summary>
+    private static IEnumerable<Measurement<long>> CountGrants(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
         if (!redis.IsConnected)
         {
@@ -78,7 +79,8 @@ public sealed class GatewayMetrics
 
         try
         {
-            return [new Measurement<long>(redis.GetDatabase().SortedSetLength(keys.GrantsByRefreshExpiry))];
+            var live = redis.GetDatabase().SortedSetLength(keys.GrantsByRefreshExpiry, time.GetUtcNow().ToUnixTimeSeconds(), double.PositiveInfinity, Exclude.Start);
+            return [new Measurement<long>(live)];
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {

@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Sign-in failed with {StatusCode}: {Reason}")]
     public static partial void SignInFailed(ILogger logger, int statusCode, string reason);
 
-    [LoggerMessage(8, LogLevel.Information, "Signed out; session and grant deleted")]
-    public static partial void SignedOut(ILogger logger);
+    [LoggerMessage(8, LogLevel.Information, "Signed out; the grant and the person's {Sessions} session(s) deleted")]
+    public static partial void SignedOut(ILogger logger, int sessions);
 
     [LoggerMessage(9, LogLevel.Warning, "The grant store is unavailable ({ErrorType}); answering 503")]
     public static partial void StoreUnavailable(ILogger logger, string errorType);
@@ -67,6 +67,21 @@ internal static partial class Log
 
     [LoggerMessage(130, LogLevel.Error, "The key ring in Redis holds key {KeyId} whose secret is not encrypted with the certificate of DataProtection:CertificatePath: the key is ignored and this instance reports not ready. No gateway with the certificate writes such a key; somebody who can write to Redis may have planted it. Remove it from the key ring list once examined")]
     public static partial void UnencryptedKeyRefused(ILogger logger, string keyId);
+
+    [LoggerMessage(140, LogLevel.Warning, "A stored grant belongs to another person than the key it is stored under, and is treated as absent")]
+    public static partial void GrantOfAnotherPerson(ILogger logger);
+
+    [LoggerMessage(141, LogLevel.Information, "A grant stored before grants were bound to their person was read and stored again, bound")]
+    public static partial void GrantRebound(ILogger logger);
+
+    [LoggerMessage(142, LogLevel.Warning, "A stored session could not be decrypted for its id ({ErrorType}): another session's record, or one from before sessions were bound to their id; treated as absent")]
+    public static partial void UnreadableSession(ILogger logger, string errorType);
+
+    [LoggerMessage(143, LogLevel.Information, "Keep-alive: {Count} index entr(ies) of grants that no longer exist removed")]
+    public static partial void KeepAliveForgot(ILogger logger, int count);
+
+    [LoggerMessage(144, LogLevel.Information, "A sign-in was granted fewer scopes than the person's grant holds ({Missing} missing); asking Webex again for all of them")]
+    public static partial void AskingForAllScopes(ILogger logger, int missing);
 
     [LoggerMessage(120, LogLevel.Warning, "A grant was written to the primary, but only {Acknowledged} of {Requested} replicas confirmed it within {TimeoutMs} ms ({Outcome}); it is lost if the primary fails before it replicates")]
     public static partial void GrantNotReplicated(ILogger logger, int acknowledged, int requested, int timeoutMs, string outcome);

@@ -68,6 +68,12 @@ internal static class AuthorizeEndpoints
             return;
         }
 
+        var withheld = r.State.WithheldScopes;
+        if (withheld.Count > 0)
+        {
+            scope = string.Join(' ', scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(s => !withheld.Contains(s)));
+        }
+
         var request = new AuthorizationRequest(clientId, redirectUri, scope, state, challenge, person.Id);
         switch (r.State.Consent)
         {

@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WebexGateway.Auth;
+using WebexGateway.Grants;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -88,6 +91,261 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         // It is a good cookie where it was made, so the refusal below is the key ring's doing.
         Assert.Equal(HttpStatusCode.OK, (await stranger.GetAsync(new Uri(foreign.Address, "/auth/user"))).StatusCode);
         return cookie;
+    }
+
+    // ───────────────────────── records in Redis, and sessions a logout ended ─────────────────────────
+
+    /// <remarks>
+    /// Somebody who can write Redis (but not read the key ring) copies Ada's encrypted grant onto User 0001's key. A gateway
+    /// that has cached nothing then reads it for User 0001's session: it must not decrypt as User 0001's grant.
+    /// </remarks>
+    [Fact]
+    public async Task A_grant_copied_onto_another_persons_key_in_redis_is_401_for_that_person_and_never_carries_the_copied_token()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output, o => o.AddGeneratedPeople(1));
+        var gateway = world.AddGateway();
+        var (ada, other) = (world.Person, world.Webex.People[1]);
+        using var adasBrowser = world.NewBrowser();
+        using var othersBrowser = world.NewBrowser();
+        await adasBrowser.SignInAsync(gateway.Address);
+        await othersBrowser.SignInAsync(gateway.Address, loginHint: other.Email);
+        var adasToken = world.Webex.LastAccessTokenFor(ada.Id)!;
+        var db = world.Redis.Redis.GetDatabase();
+
+        await CopyRecordAsync(db, $"{world.KeyPrefix}grant:{ada.Id}", $"{world.KeyPrefix}grant:{other.Id}");
+        world.Webex.Reset();
+        var fresh = world.AddGateway(); // nothing cached: it reads the copy
+
+        await AssertLoginRequiredAsync(world, othersBrowser, fresh, "the copied grant");
+        Assert.DoesNotContain(world.Webex.Requests, r => r.Headers.GetValueOrDefault("Authorization") == $"Bearer {adasToken}");
+        Assert.Equal(0, world.Webex.TokenCalls);
+        Assert.Contains(fresh.Logs, l => l.Contains("stored grant could not be decrypted", StringComparison.Ordinal));
+        AssertNoToken(world, string.Join("\n", fresh.Logs), "the gateway's log");
+        // Ada's own grant is untouched.
+        Assert.Equal(HttpStatusCode.OK, (await adasBrowser.GetAsync(new Uri(fresh.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+        Assert.Equal($"Bearer {adasToken}", world.Webex.Requests[^1].Headers["Authorization"]);
+    }
+
+    /// <remarks>
+    /// Somebody with a session of their own copies Ada's session record onto their session's key: their cookie would then
+    /// stand for Ada's session.
+    /// </remarks>
+    [Fact]
+    public async Task A_session_record_copied_onto_another_sessions_key_in_redis_is_401_and_never_carries_the_copied_persons_token()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output, o => o.AddGeneratedPeople(1));
+        var gateway = world.AddGateway();
+        var (ada, other) = (world.Person, world.Webex.People[1]);
+        using var adasBrowser = world.NewBrowser();
+        using var othersBrowser = world.NewBrowser();
+        await adasBrowser.SignInAsync(gateway.Address);
+        var adasSession = Assert.Single(await SessionKeysAsync(world));
+        await othersBrowser.SignInAsync(gateway.Address, loginHint: other.Email);
+        var othersSession = Assert.Single((await SessionKeysAsync(world)).Except([adasSession]));
+        var adasToken = world.Webex.LastAccessTokenFor(ada.Id)!;
+        var db = world.Redis.Redis.GetDatabase();
+
+        await CopyRecordAsync(db, adasSession, othersSession);
+        world.Webex.Reset();
+        var fresh = world.AddGateway();
+
+        await AssertLoginRequiredAsync(world, othersBrowser, fresh, "the copied session");
+        Assert.DoesNotContain(world.Webex.Requests, r => r.Headers.GetValueOrDefault("Authorization") == $"Bearer {adasToken}");
+        Assert.Equal(0, world.Webex.TokenCalls);
+        Assert.Contains(fresh.Logs, l => l.Contains("stored session could not be decrypted", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await adasBrowser.GetAsync(new Uri(fresh.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    /// <remarks>
+    /// A grant stored before grants were bound to their person (the old purpose, no generation) is still read, and rewritten
+    /// bound; the same record copied onto another person's key is refused: the person inside it is not the key's.
+    /// </remarks>
+    [Fact]
+    public async Task A_grant_stored_before_binding_is_read_and_rewritten_bound_but_not_under_another_persons_key()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output, o => o.AddGeneratedPeople(1));
+        var gateway = world.AddGateway();
+        var (ada, other) = (world.Person, world.Webex.People[1]);
+        using var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        var store = gateway.Services.GetRequiredService<GrantStore>();
+        var grant = (await store.ReadAsync(ada.Id))!;
+        var json = JsonSerializer.SerializeToNode(grant)!.AsObject();
+        Assert.True(json.Remove(nameof(Grant.Generation)));
+        var unbound = gateway.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("WebexGateway.Grants.v1")
+            .Protect(JsonSerializer.SerializeToUtf8Bytes(json));
+        var db = world.Redis.Redis.GetDatabase();
+        await db.StringSetAsync($"{world.KeyPrefix}grant:{ada.Id}", unbound, TimeSpan.FromDays(1));
+        await db.StringSetAsync($"{world.KeyPrefix}grant:{other.Id}", unbound, TimeSpan.FromDays(1));
+
+        var freshGateway = world.AddGateway();
+        var fresh = freshGateway.Services.GetRequiredService<GrantStore>();
+        var adas = await fresh.ReadAsync(ada.Id);
+        var others = await fresh.ReadAsync(other.Id);
+
+        Assert.NotNull(adas);
+        Assert.Equal(grant.AccessToken, adas.AccessToken);
+        Assert.Equal(grant.Scopes, adas.Scopes);
+        Assert.Null(others);
+        Assert.Contains(freshGateway.Logs, l => l.Contains("belongs to another person", StringComparison.Ordinal));
+        var rewritten = (byte[])(await db.StringGetAsync($"{world.KeyPrefix}grant:{ada.Id}"))!;
+        Assert.NotEqual(unbound, rewritten);
+        Assert.Equal((byte[])(await db.StringGetAsync($"{world.KeyPrefix}grant:{other.Id}"))!, unbound); // a failed read deletes nothing
+        var again = world.AddGateway();
+        Assert.Equal(grant.AccessToken, (await again.Services.GetRequiredService<GrantStore>().ReadAsync(ada.Id))!.AccessToken);
+        Assert.Contains(freshGateway.Logs, l => l.Contains("stored again, bound", StringComparison.Ordinal));
+        Assert.DoesNotContain(again.Logs, l => l.Contains("stored again, bound", StringComparison.Ordinal)); // read bound this time
+    }
+
+    [Fact]
+    public async Task A_logout_ends_every_session_of_the_person_and_none_comes_back_with_a_later_sign_in()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway();
+        using var first = world.NewBrowser();
+        using var second = world.NewBrowser();
+        using var third = world.NewBrowser();
+        await first.SignInAsync(gateway.Address);
+        await second.SignInAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.OK, (await first.GetAsync(Api(gateway), csrf: true)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await second.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+
+        await AssertLoginRequiredAsync(world, first, gateway, "after the other browser's logout");
+        Assert.Empty(await SessionKeysAsync(world)); // not left to linger in Redis either
+        await third.SignInAsync(gateway.Address);
+        world.Webex.Reset();
+        await AssertLoginRequiredAsync(world, first, gateway, "after a later sign-in");
+        Assert.Empty(world.Webex.Requests);
+        // The ended session's own logout ends only itself: the later sign-in is untouched.
+        Assert.Equal(HttpStatusCode.NoContent, (await first.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await third.GetAsync(Api(gateway), csrf: true)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_logout_on_one_instance_ends_a_session_another_instance_cached_and_a_later_sign_in_does_not_bring_it_back()
+    {
+        var longCache = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:10:00" };
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var a = world.AddGateway(longCache);
+        var b = world.AddGateway(longCache);
+        using var first = world.NewBrowser();
+        using var second = world.NewBrowser();
+        using var third = world.NewBrowser();
+        await first.SignInAsync(a.Address);
+        await second.SignInAsync(a.Address);
+        Assert.Equal(HttpStatusCode.OK, (await first.GetAsync(Api(b), csrf: true)).StatusCode); // B has the session and grant cached
+
+        Assert.Equal(HttpStatusCode.NoContent, (await second.SendAsync(HttpMethod.Post, new Uri(a.Address, "/auth/logout"))).StatusCode);
+        await WaitForLoginRequiredAsync(first, b, TimeSpan.FromSeconds(1));
+        await third.SignInAsync(a.Address);
+        Assert.Equal(HttpStatusCode.OK, (await third.GetAsync(Api(b), csrf: true)).StatusCode); // B has heard of the new grant
+
+        world.Webex.Reset();
+        await AssertLoginRequiredAsync(world, first, b, "on the other instance, after a later sign-in");
+        Assert.Empty(world.Webex.Requests);
+    }
+
+    [Fact]
+    public async Task A_grant_webex_refused_ends_every_session_of_the_person_and_none_comes_back_with_a_later_sign_in()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway();
+        using var first = world.NewBrowser();
+        using var second = world.NewBrowser();
+        using var third = world.NewBrowser();
+        await first.SignInAsync(gateway.Address);
+        await second.SignInAsync(gateway.Address);
+        world.Webex.RevokeRefreshTokens();
+        world.Webex.ExpireAccessTokens();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await second.GetAsync(Api(gateway), csrf: true)).StatusCode); // the refresh meets invalid_grant
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        await AssertLoginRequiredAsync(world, second, gateway, "after invalid_grant");
+        await AssertLoginRequiredAsync(world, first, gateway, "the other browser, after invalid_grant");
+        await third.SignInAsync(gateway.Address);
+        world.Webex.Reset();
+
+        await AssertLoginRequiredAsync(world, first, gateway, "after a later sign-in");
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(HttpStatusCode.OK, (await third.GetAsync(Api(gateway), csrf: true)).StatusCode);
+    }
+
+    /// <remarks>
+    /// One browser's call needs a refresh, and Webex takes its time answering; meanwhile the other browser logs out. The
+    /// refresh's answer must not write the grant back, or the person's sessions would have a grant again.
+    /// </remarks>
+    [Fact]
+    public async Task A_refresh_answered_after_a_logout_does_not_bring_the_grant_back()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway();
+        using var first = world.NewBrowser();
+        using var second = world.NewBrowser();
+        await first.SignInAsync(gateway.Address);
+        await second.SignInAsync(gateway.Address);
+        world.Webex.ExpireAccessTokens();
+        world.Webex.TokenDelay = TimeSpan.FromSeconds(1);
+        var grantKey = $"{world.KeyPrefix}grant:{world.Person.Id}";
+
+        var call = first.GetAsync(Api(gateway), csrf: true);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (world.Webex.RefreshCalls == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "the refresh did not reach Webex");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await second.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+        Assert.False(await world.Redis.Redis.GetDatabase().KeyExistsAsync(grantKey));
+        var answered = await call;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, answered.StatusCode);
+        Assert.False(await world.Redis.Redis.GetDatabase().KeyExistsAsync(grantKey), "the refresh wrote the grant back after the logout");
+        world.Webex.TokenDelay = TimeSpan.Zero;
+        await AssertLoginRequiredAsync(world, first, gateway, "after the logout");
+    }
+
+    private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
+
+    /// <summary>The value and remaining lifetime of one key, written under another.</summary>
+    private static async Task CopyRecordAsync(StackExchange.Redis.IDatabase db, string from, string to)
+    {
+        var value = await db.StringGetAsync(from);
+        Assert.False(value.IsNullOrEmpty, $"{from} is not in Redis");
+        Assert.True(await db.StringSetAsync(to, value, await db.KeyTimeToLiveAsync(from) ?? TimeSpan.FromDays(1)));
+    }
+
+    private static async Task<List<string>> SessionKeysAsync(TestWorld world)
+        => [.. (await world.Redis.DumpAsync(world.KeyPrefix)).Keys.Where(k => k.StartsWith($"{world.KeyPrefix}session:", StringComparison.Ordinal))];
+
+    /// <summary>/auth/user, a GET and a POST on /webex: each 401 login_required, with no token in the answer.</summary>
+    private static async Task AssertLoginRequiredAsync(TestWorld world, Browser browser, GatewayHost gateway, string context)
+    {
+        var answers = new[]
+        {
+            ("GET /auth/user", await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))),
+            ("GET /webex", await browser.GetAsync(Api(gateway), csrf: true)),
+            ("POST /webex", await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), Browser.Json("""{"roomId":"x","text":"hi"}"""))),
+        };
+        foreach (var (name, response) in answers)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{context}, {name}: answered {(int)response.StatusCode} {body}");
+            using var json = JsonDocument.Parse(body);
+            Assert.Equal("login_required", json.RootElement.GetProperty("error").GetString());
+            AssertNoToken(world, body, $"{context}, {name}");
+        }
+    }
+
+    private static async Task WaitForLoginRequiredAsync(Browser browser, GatewayHost gateway, TimeSpan within)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await browser.GetAsync(Api(gateway), csrf: true)).StatusCode != HttpStatusCode.Unauthorized)
+        {
+            Assert.True(clock.Elapsed < within, $"still served {within.TotalSeconds:0.#} s after the logout");
+            await Task.Delay(50);
+        }
     }
 
     // ───────────────────────── OAuth state, correlation and code ─────────────────────────
