@@ -15,7 +15,7 @@ using WebexGateway.Storage;
 namespace WebexGateway.Auth;
 
 /// <summary>
-/// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with four Webex-specific turns:
+/// ASP.NET Core's OAuth handler (state, correlation cookie, PKCE) with a few Webex-specific turns:
 /// a configured redirect URI wins over one built from the request's Host, a state is accepted once only and for ten
 /// minutes by the gateway's clock, and the code goes to Webex through <see cref="TokenClient"/>, so its failures are
 /// told apart. Before any of it, a client address over its failed-callback limit (<see cref="SignInLimits"/>) is refused.
