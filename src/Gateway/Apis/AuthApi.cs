@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using WebexGateway.Configuration;
 using WebexGateway.Auth;
 using WebexGateway.Apps;
 using WebexGateway.Grants;
 using WebexGateway.Refusals;
+using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Apis;
@@ -60,7 +60,7 @@ public static class AuthApi
                     scopes.AddRange(grant.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(allowed.Contains));
                 }
             }
-            catch (Exception e) when (e is RedisException or RedisTimeoutException)
+            catch (Exception e) when (StoreUnavailableHandler.IsStoreUnavailable(e))
             {
                 // The store is down: ask for the defaults and what was requested; the callback needs the store anyway.
             }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
 using WebexGateway.Refusals;
+using WebexGateway.Storage;
 
 namespace WebexGateway.Auth;
 
@@ -83,8 +84,10 @@ public static class AuthExtensions
                 options.Events.OnRedirectToLogin = context => Refuse.LoginRequired(context.HttpContext).ExecuteAsync(context.HttpContext);
                 options.Events.OnRedirectToAccessDenied = context => Refuse.CsrfRequired.ExecuteAsync(context.HttpContext);
             });
-        // After ASP.NET Core made the cookie's format: the same format, remembering what it decrypted.
-        services.PostConfigure<CookieAuthenticationOptions>(CookieScheme, options => options.TicketDataFormat = new RememberedCookies(options.TicketDataFormat));
+        // After ASP.NET Core made the cookie's format: the same format, remembering what it decrypted, and telling a key
+        // ring the store cannot give (503) from a cookie that is not ours (401).
+        services.PostConfigure<CookieAuthenticationOptions>(CookieScheme, options => options.TicketDataFormat =
+            new RememberedCookies(new KeyRingCheckedFormat<AuthenticationTicket>(options.TicketDataFormat, options.DataProtectionProvider!)));
 
         services.AddOptions<OAuthOptions>(WebexScheme)
             .Configure<IOptions<WebexOptions>, WebexSignIn>((options, webex, signIn) =>
@@ -125,6 +128,10 @@ public static class AuthExtensions
                 options.Events.OnAccessDenied = signIn.OnAccessDeniedAsync;
                 options.Events.OnRemoteFailure = signIn.OnRemoteFailureAsync;
             });
+
+        // Likewise for the OAuth state: a key ring the store cannot give is a 503 page, not "forged or expired".
+        services.PostConfigure<OAuthOptions>(WebexScheme, options => options.StateDataFormat =
+            new KeyRingCheckedFormat<AuthenticationProperties>(options.StateDataFormat, options.DataProtectionProvider!));
 
         return builder;
     }

@@ -2,12 +2,17 @@ using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using WebexGateway.Refusals;
 
 namespace WebexGateway.Auth;
 
 /// <summary>What the browser-facing sign-in endpoints show a person, and where they send one to sign in.</summary>
 public static class AuthPages
 {
+    public const string StoreUnavailableTitle = "Gateway temporarily unavailable";
+
+    public const string StoreUnavailableMessage = "The gateway's store is not answering. Please try again in a moment.";
+
     /// <summary>Where the browser should go to sign in, coming back to the page that asked (when it is ours).</summary>
     public static string LoginUrl(HttpContext context)
     {
@@ -20,6 +25,18 @@ public static class AuthPages
         }
 
         return $"/auth/login?returnUrl={Uri.EscapeDataString(returnUrl)}";
+    }
+
+    /// <summary>Whether the request is for a browser-facing sign-in endpoint, which answers with a page rather than JSON.</summary>
+    public static bool IsPage(HttpRequest request) =>
+        request.Path.Equals("/auth/login", StringComparison.OrdinalIgnoreCase)
+        || request.Path.Equals("/auth/callback", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The store is not answering: a 503 page with <c>Retry-After</c>, as <see cref="Refuse.StoreUnavailable"/> for the API.</summary>
+    public static Task StoreUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = Refuse.StoreUnavailable.RetryAfterSeconds!.Value.ToString(CultureInfo.InvariantCulture);
+        return Page(StatusCodes.Status503ServiceUnavailable, StoreUnavailableTitle, StoreUnavailableMessage).ExecuteAsync(context);
     }
 
     /// <summary>A small HTML page for the browser-facing sign-in endpoints.</summary>

@@ -5,10 +5,10 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
 using WebexGateway.Outbound;
+using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Auth;
@@ -101,8 +101,8 @@ public sealed class WebexSignIn(IHttpClientFactory httpClients, GrantStore grant
                 (502, "Sign-in failed", "Webex rejected this gateway's client credentials. Ask the gateway's operators to check Webex:ClientId and Webex:ClientSecret."),
             TokenEndpointException =>
                 (502, "Webex is not answering", "Webex could not complete the sign-in right now. Please try again in a moment."),
-            RedisException =>
-                (503, "Gateway temporarily unavailable", "The gateway's store is not answering. Please try again in a moment."),
+            { } failure when StoreUnavailableHandler.IsStoreUnavailable(failure) =>
+                (503, AuthPages.StoreUnavailableTitle, AuthPages.StoreUnavailableMessage),
             { Data: var data } when data["error"] is string error =>
                 (400, "Sign-in failed", $"Webex answered the sign-in with the error '{error}'."),
             _ => (400, "Sign-in failed", "The sign-in response was missing, forged or expired. Please start the sign-in again."),

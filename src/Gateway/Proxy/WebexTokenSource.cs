@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 using WebexGateway.Auth;
 using WebexGateway.Configuration;
 using WebexGateway.Grants;
 using WebexGateway.Refusals;
+using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Proxy;
@@ -53,10 +53,10 @@ public sealed class WebexTokenSource(
                 ? await RefreshedAsync(grant, context.RequestAborted)
                 : new CallToken.User(grant);
         }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        catch (Exception e) when (StoreUnavailableHandler.StoreErrorIn(e) is { } storeError)
         {
             metrics.RedisError("request");
-            Log.StoreUnavailable(logger, e.GetType().Name);
+            Log.StoreUnavailable(logger, storeError.GetType().Name);
             return new CallToken.Unavailable(Refuse.StoreUnavailable);
         }
     }

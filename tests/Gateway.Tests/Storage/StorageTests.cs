@@ -129,6 +129,118 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The outage catalogue for a gateway that never had its key ring: Data Protection reads it from the store on first
+    /// use and wraps the store's error in its own, which must still be a 503, never a 500, a 401 or a 400 page.
+    /// </summary>
+    public static TheoryData<string> StoreFailuresFromTheStart => ["unreachable", "wrong password"];
+
+    [Theory]
+    [MemberData(nameof(StoreFailuresFromTheStart))]
+    public async Task A_store_failing_before_the_key_ring_is_loaded_is_a_503_and_the_gateway_recovers_without_a_restart(string failure)
+    {
+        const string WrongPassword = "notThePassword1";
+        var directory = TempDirectory.Create("cold");
+        var store = new EmbeddedRedisServer(directory);
+        var port = store.Port;
+        await using var world = await TestWorld.StartAsync(redis, output);
+        try
+        {
+            // A session, a grant and a sign-in under way, all made while the store answered, by another instance.
+            var issuer = world.AddGateway(redis: store.ConnectionString);
+            var signedIn = world.NewBrowser();
+            await signedIn.SignInAsync(issuer.Address);
+            var signingIn = world.NewBrowser();
+            var pendingCallback = await signingIn.ConsentAsync(issuer.Address);
+            await issuer.DisposeAsync();
+            var tokenCalls = world.Webex.TokenCalls;
+
+            string connectionString;
+            if (failure == "unreachable")
+            {
+                connectionString = store.ConnectionString;
+                store.Dispose();
+            }
+            else
+            {
+                connectionString = $"127.0.0.1:{port},password={WrongPassword}";
+            }
+
+            var gateway = world.AddGateway(redis: connectionString);
+            var anonymous = world.NewBrowser();
+
+            // Pages for the browser-facing sign-in endpoints; JSON for the API.
+            await AssertPageAsync(await TimedAsync(() => anonymous.GetAsync(new Uri(gateway.Address, "/auth/login"))), "/auth/login");
+            await AssertPageAsync(await TimedAsync(() => signedIn.GetAsync(new Uri(gateway.Address, "/auth/login"))), "/auth/login with a cookie");
+            await AssertPageAsync(await TimedAsync(() => signingIn.GetAsync(new Uri(gateway.Address, pendingCallback.PathAndQuery))), "/auth/callback");
+            Assert.Equal(tokenCalls, world.Webex.TokenCalls);
+            await AssertJsonAsync(await TimedAsync(() => signedIn.GetAsync(new Uri(gateway.Address, "/auth/user"))), "/auth/user with a cookie");
+            await AssertJsonAsync(await TimedAsync(() => signedIn.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)), "/webex with a cookie");
+            // A logout that cannot end the session says so, and leaves the cookie to try again with.
+            var logout = await TimedAsync(() => signedIn.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout")));
+            await AssertJsonAsync(logout, "/auth/logout");
+            Assert.NotNull(signedIn.SessionCookie(gateway.Address));
+
+            // Without a cookie there is no session to read: that is known without the store.
+            Assert.Equal(HttpStatusCode.Unauthorized, (await TimedAsync(() => anonymous.GetAsync(new Uri(gateway.Address, "/auth/user")))).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await TimedAsync(() => anonymous.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true))).StatusCode);
+
+            var notReady = await TimedAsync(() => anonymous.GetAsync(new Uri(gateway.Address, "/readyz")));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            using (var json = JsonDocument.Parse(await notReady.Content.ReadAsStringAsync()))
+            {
+                Assert.Equal("Unhealthy", json.RootElement.GetProperty("checks").GetProperty("key-ring").GetProperty("status").GetString());
+            }
+
+            Assert.DoesNotContain(gateway.Logs, line => line.Contains(WrongPassword, StringComparison.Ordinal));
+
+            // The store is put right (started again; or its password made the one the gateway has), the gateway is not
+            // restarted: the key ring is read on the next use, no failure of Data Protection's stays cached.
+            if (failure == "wrong password")
+            {
+                store.Dispose();
+                await File.WriteAllTextAsync(Path.Combine(directory, EmbeddedRedisServer.PasswordFileName), WrongPassword);
+            }
+
+            store = new EmbeddedRedisServer(directory, port);
+            var back = System.Diagnostics.Stopwatch.StartNew();
+            await WaitUntilAsync(async () => (await anonymous.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK);
+            output.WriteLine($"ready {back.Elapsed.TotalSeconds:F1} s after the store was back");
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), $"ready only after {back.Elapsed.TotalSeconds:F1} s");
+
+            Assert.Equal(HttpStatusCode.OK, (await signedIn.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await signedIn.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+            var newcomer = world.NewBrowser();
+            await newcomer.SignInAsync(gateway.Address);
+            Assert.Equal(HttpStatusCode.OK, (await newcomer.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await signedIn.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await signedIn.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+        }
+        finally
+        {
+            store.Dispose();
+        }
+
+        static async Task AssertPageAsync(HttpResponseMessage response, string call)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{call}: answered {(int)response.StatusCode} {body}");
+            Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            Assert.Contains("try again", body, StringComparison.OrdinalIgnoreCase);
+        }
+
+        static async Task AssertJsonAsync(HttpResponseMessage response, string call)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{call}: answered {(int)response.StatusCode} {body}");
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            using var json = JsonDocument.Parse(body);
+            Assert.Equal("temporarily_unavailable", json.RootElement.GetProperty("error").GetString());
+        }
+    }
+
     /// <summary>Every answer during an outage must come within two seconds: no hang.</summary>
     private static async Task<HttpResponseMessage> TimedAsync(Func<Task<HttpResponseMessage>> request)
     {
