@@ -197,7 +197,7 @@ public sealed class RedisProcesses : IDisposable
     private Node StartServer(string name, string[] extra)
     {
         var directory = TempDirectory.Create($"redis-{name}");
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         string[] arguments =
         [
             "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory,
@@ -212,7 +212,7 @@ public sealed class RedisProcesses : IDisposable
     private Node StartSentinel(string name, int quorum)
     {
         var directory = TempDirectory.Create($"redis-{name}");
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         // Sentinel rewrites its configuration file as the deployment changes, so it must be a writable file of its own.
         var config = Path.Combine(directory, "sentinel.conf");
         File.WriteAllText(config, string.Join('\n',
@@ -360,12 +360,6 @@ public sealed class RedisProcesses : IDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>One redis-server or redis-sentinel process.</summary>
     public sealed class Node

@@ -50,7 +50,7 @@ public sealed class TlsRedisServer : IDisposable
         var binary = SystemBinaries.Require("redis-server", SystemBinaries.RedisServerInstall);
         var directory = TempDirectory.Create("redis-tls");
         WriteCertificates(directory);
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         var adminPassword = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         File.WriteAllLines(Path.Combine(directory, "users.acl"),
         [
@@ -196,10 +196,4 @@ public sealed class TlsRedisServer : IDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

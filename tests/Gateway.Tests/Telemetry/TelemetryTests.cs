@@ -223,7 +223,7 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
     /// <summary>A gateway with Prometheus on a management port of its own, and that port's base URL.</summary>
     private static (GatewayHost Gateway, Uri Management) AddManagedGateway(TestWorld world)
     {
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         var gateway = world.AddGateway(new Dictionary<string, string?>
         {
             // The public address as an operator gives it (the test host listens on one more of its own).
@@ -235,12 +235,6 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
         return (gateway, new Uri($"http://127.0.0.1:{port}/"));
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static bool IsDescendant(Activity span, Activity ancestor, IReadOnlyCollection<Activity> trace)
     {
