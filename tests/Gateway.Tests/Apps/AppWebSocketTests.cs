@@ -114,6 +114,23 @@ public sealed partial class AppWebSocketTests(RedisFixture redis, ITestOutputHel
         Assert.Equal(2, app.Connections);
     }
 
+    [Fact]
+    public async Task Over_http2_an_extended_connect_websocket_echoes_from_the_gateways_origin_and_is_a_403_from_a_foreign_one()
+    {
+        await using var app = await EchoApp.StartAsync();
+        await using var world = await TestWorld.StartAsync(redis, output);
+        // HTTP/2 without TLS (prior knowledge): what a TLS listener negotiates with ALPN.
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: AppRoute(app.Address), output: output);
+        gateway.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2));
+
+        using var socket = await ConnectAsync(gateway.Address, "/apps/alerts/socket", Origin(gateway.Address), http2: true);
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => ConnectAsync(gateway.Address, "/apps/alerts/socket", "https://evil.example", http2: true));
+
+        Assert.Equal("over one HTTP/2 stream", await EchoAsync(socket, "over one HTTP/2 stream"));
+        Assert.Contains("403", refused.Message, StringComparison.Ordinal);
+        Assert.Single(app.Handshakes);
+    }
+
     /// <summary>nginx (deploy/nginx/nginx.conf, pointed at a gateway on 127.0.0.1) in front of the gateway, the app behind it.</summary>
     [SkippableFact]
     public async Task Through_the_compose_stacks_nginx_and_the_gateway_a_websocket_on_an_app_route_echoes()
@@ -139,11 +156,20 @@ public sealed partial class AppWebSocketTests(RedisFixture redis, ITestOutputHel
     internal static readonly string[] UpgradeHeaders =
         ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="];
 
+    /// <summary>Lives as long as the sockets opened with it: each is a stream of one of its connections.</summary>
+    private static readonly HttpMessageInvoker Http2Invoker = new(new SocketsHttpHandler { UseProxy = false });
+
     private static string Origin(Uri server) => server.GetLeftPart(UriPartial.Authority);
 
-    private static async Task<ClientWebSocket> ConnectAsync(Uri server, string target, string? origin, CookieContainer? cookies = null)
+    private static async Task<ClientWebSocket> ConnectAsync(Uri server, string target, string? origin, CookieContainer? cookies = null, bool http2 = false)
     {
         var socket = new ClientWebSocket();
+        if (http2)
+        {
+            socket.Options.HttpVersion = HttpVersion.Version20;
+            socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);
@@ -153,7 +179,16 @@ public sealed partial class AppWebSocketTests(RedisFixture redis, ITestOutputHel
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            await socket.ConnectAsync(new Uri($"ws://{server.Authority}{target}"), timeout.Token);
+            var uri = new Uri($"ws://{server.Authority}{target}");
+            if (http2)
+            {
+                await socket.ConnectAsync(uri, Http2Invoker, timeout.Token);
+            }
+            else
+            {
+                await socket.ConnectAsync(uri, timeout.Token);
+            }
+
             return socket;
         }
         catch
