@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Offline checks of deploy/ and docker-compose.yml that need no service: YAML syntax, the collector's pipelines,
-the Prometheus rules' structure, the compose wiring, the Grafana dashboard, and every PromQL expression (dashboard and
+the Prometheus rules' structure, the compose wiring, nginx's WebSocket upgrades, the Grafana dashboard, and every PromQL expression (dashboard and
 alert rules) against the gateway's telemetry contract: metric names and label values.
 
     python3 deploy/check.py [rendered-compose.yml]     (deploy/check.sh passes `docker-compose config` output)
@@ -272,6 +272,60 @@ for path in dashboards:
         if required not in path.read_text():
             error(where, f"no panel uses {required}")
     print(f"  {where}: {len(all_panels)} panels, {exprs} queries checked")
+
+# --- nginx: WebSocket upgrades ---------------------------------------------------------------------------------------
+def nginx_blocks(text):
+    """Yields (header, body) for every `{...}` block of an nginx config without comments, nested ones included."""
+    stack = []
+    start = 0
+    for index, char in enumerate(text):
+        if char == "{":
+            header = text[start:index].strip().split(";")[-1].strip()
+            stack.append((header, index + 1))
+            start = index + 1
+        elif char == "}":
+            header, body_start = stack.pop()
+            yield header, text[body_start:index]
+            start = index + 1
+        elif char == ";":
+            start = index + 1
+
+
+def seconds(value):
+    match = re.fullmatch(r"(\d+)(ms|s|m|h|d)?", value)
+    if not match:
+        return None
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+nginx_path = DEPLOY / "nginx" / "nginx.conf"
+where = nginx_path.relative_to(ROOT)
+nginx = re.sub(r"#[^\n]*", "", nginx_path.read_text())
+blocks = list(nginx_blocks(nginx))
+maps = [body for header, body in blocks if re.fullmatch(r"map\s+\$http_upgrade\s+\$connection_upgrade", header)]
+if not maps or not re.search(r"websocket\S*\s+upgrade\s*;", maps[0]):
+    error(where, "needs `map $http_upgrade $connection_upgrade` giving `upgrade` for a WebSocket handshake")
+servers = [body for header, body in blocks if header == "server"]
+server = servers[0] if servers else ""
+server_level = server
+for header, body in blocks:
+    if header.startswith("location") and body in server_level:
+        server_level = server_level.replace(body, "")
+for directive in ("proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",
+                  "proxy_set_header Connection $connection_upgrade;"):
+    if not re.search(re.escape(directive).replace("\\ ", r"\s+"), server_level):
+        error(where, f"the server needs `{directive}` (for WebSocket upgrades through nginx)")
+locations = {header: body for header, body in blocks if header.startswith("location")}
+for header, body in locations.items():
+    if "proxy_pass" in body and "proxy_set_header" in body:
+        error(where, f"`{header}` sets proxy_set_header itself, which drops the server's Upgrade and Connection headers")
+websocket = locations.get("location @websocket", "")
+timeout = re.search(r"proxy_read_timeout\s+(\S+);", websocket)
+if "proxy_pass" not in websocket or not timeout or (seconds(timeout.group(1)) or 0) < 600:
+    error(where, "needs `location @websocket` with proxy_pass and a proxy_read_timeout of at least 600s for upgraded connections")
+root = locations.get("location /", "")
+if not re.search(r"error_page\s+(\d+)\s+=\s*@websocket;", root) or "if ($connection_upgrade)" not in root:
+    error(where, "`location /` must send WebSocket handshakes (if ($connection_upgrade)) to @websocket")
 
 # --- docker-compose wiring (the `docker-compose config` rendering, when given) -----------------------------------------
 if len(sys.argv) > 1:

@@ -71,7 +71,7 @@ fi
 # 3. YAML syntax, the collector's pipelines, the Prometheus rule structure, the compose wiring, the dashboard JSON and
 #    every PromQL expression's metric names (dashboard and rules) against the gateway's telemetry contract.
 if "$PY" deploy/check.py "$work/compose.rendered"; then
-  ok "YAML, collector config, rule structure, dashboard JSON and metric names (deploy/check.py)"
+  ok "YAML, collector config, rule structure, nginx WebSocket upgrades, dashboard JSON and metric names (deploy/check.py)"
 else
   fail "deploy/check.py"
 fi

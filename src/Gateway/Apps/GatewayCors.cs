@@ -5,7 +5,8 @@ namespace WebexGateway.Apps;
 
 /// <summary>
 /// Cross-origin frontends: the origins in <c>Gateway:AllowedOrigins</c> may call <c>/auth/*</c> and the Webex routes
-/// with credentials and the <c>X-CSRF</c> header. No origin is allowed unless listed, and never <c>*</c>.
+/// with credentials and the <c>X-CSRF</c> header, and open WebSockets on app routes (<see cref="WebSocketOrigins"/>). No
+/// origin is allowed unless listed, and never <c>*</c>.
 /// </summary>
 public static class GatewayCors
 {
@@ -26,6 +27,7 @@ public static class GatewayCors
     public static IHostApplicationBuilder AddGatewayCors(this IHostApplicationBuilder builder)
     {
         builder.Services.AddCors();
+        builder.Services.AddSingleton<WebSocketOrigins>();
         builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
             .Configure<IOptions<GatewayOptions>>((options, gateway) => options.AddPolicy(PolicyName, policy => policy
                 .WithOrigins([.. gateway.Value.AllowedOrigins.Select(o => o.Trim().TrimEnd('/'))])

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+using WebexGateway.Apps;
 using WebexGateway.Auth;
 using WebexGateway.Refusals;
 using Yarp.ReverseProxy.Model;
@@ -7,24 +8,35 @@ using Yarp.ReverseProxy.Model;
 namespace WebexGateway.Proxy;
 
 /// <summary>
-/// What a request must be before anything is looked up for it: not a CONNECT (a tunnel, never an API call); on a
-/// Webex route, the <c>X-CSRF</c> header (unless the route is a public bot route) and a path without dot segments; on a
+/// What a request must be before anything is looked up for it: not a CONNECT (a tunnel, never an API call) unless it
+/// is a WebSocket handshake; on an app route, a WebSocket handshake only from an allowed origin; on a Webex route, no
+/// WebSocket handshake, the <c>X-CSRF</c> header (unless the route is a public bot route) and a path without dot segments; on a
 /// bot route, a method and Webex path its <c>Allow</c> metadata lists, and on a public one, a JSON body if any.
 /// </summary>
-public sealed class RequestChecks(RequestDelegate next)
+public sealed class RequestChecks(RequestDelegate next, WebSocketOrigins webSocketOrigins)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (HttpMethods.IsConnect(context.Request.Method))
+        var webSocket = WebSocketOrigins.IsHandshake(context);
+        if (HttpMethods.IsConnect(context.Request.Method) && !webSocket)
         {
             // Kestrel accepts CONNECT with a path, but HttpClient cannot send it on: forwarding it would end as a 502.
+            // HTTP/2's extended CONNECT for a WebSocket is a handshake, checked below like HTTP/1.1's Upgrade.
             return Refuse.Tunnel.ExecuteAsync(context);
         }
 
         var route = RouteToken.Of(context.GetReverseProxyFeature().Route);
         if (!route.SendsWebexToken)
         {
-            return next(context);
+            // YARP upgrades an app route's WebSocket itself; only the page that asked for it is checked here.
+            return webSocket && !webSocketOrigins.Allows(context.Request)
+                ? Refuse.WebSocketOriginNotAllowed.ExecuteAsync(context)
+                : next(context);
+        }
+
+        if (webSocket)
+        {
+            return Refuse.WebSocketNotSupported.ExecuteAsync(context);
         }
 
         if (!route.IsPublic && !CsrfHeader.IsPresent(context.Request))

@@ -20,6 +20,17 @@ public static class Refuse
     public static readonly Refusal JsonBodyRequired = new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
         "A public bot route accepts a request body only with 'Content-Type: application/json'.", "bad_input");
 
+    /// <summary>Webex has no WebSocket API behind the Webex routes: a handshake there is refused, not forwarded as a plain GET.</summary>
+    public static readonly Refusal WebSocketNotSupported = new(StatusCodes.Status400BadRequest, "websocket_not_supported",
+        "Webex routes do not accept WebSocket upgrades; only app routes do.", "bad_input");
+
+    /// <summary>
+    /// A WebSocket handshake on an app route from a page of another site: the browser would send the user's cookies with it,
+    /// and no CORS check applies to WebSockets.
+    /// </summary>
+    public static readonly Refusal WebSocketOriginNotAllowed = new(StatusCodes.Status403Forbidden, "websocket_origin_not_allowed",
+        "WebSockets are accepted only from the gateway's own origin or one listed in Gateway:AllowedOrigins.", "csrf");
+
     public static readonly Refusal Tunnel = new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
         "CONNECT is not forwarded to Webex.")
     {

@@ -1080,6 +1080,41 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         }
     }
 
+    // ───────────────────────── WebSockets on Webex routes ─────────────────────────
+
+    /// <summary>
+    /// A WebSocket handshake on a Webex route (user or bot): Webex has no WebSocket API behind them, so whatever else the
+    /// request carries (session, X-CSRF, the gateway's own origin, or none of them) it is a 400 and Webex is not called.
+    /// </summary>
+    public static TheoryData<string, bool> WebSocketsOnWebexRoutes => new()
+    {
+        { "/webex/v1/people/me", true },
+        { "/webex/v1/people/me", false },
+        { "/webex/v1/messages", true },
+        { "/bots/alerts/v1/messages", true },
+        { "/bots/alerts/v1/messages", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(WebSocketsOnWebexRoutes))]
+    public async Task A_websocket_upgrade_on_a_webex_or_bot_route_is_a_400_json_and_never_reaches_webex(string target, bool withSessionAndCsrf)
+    {
+        var (world, botToken, _) = await Apps.BotRouteTests.WorldWithBotAsync(redis, output);
+        await using var _ = world;
+        var (gateway, browser) = await world.SignedInAsync(Apps.BotRouteTests.BotSettings(botToken, isPublic: true));
+        var cookie = withSessionAndCsrf ? $"{SessionCookie}={browser.SessionCookie(gateway.Address)}" : null;
+        world.Webex.Reset();
+        var name = $"{target} ({(withSessionAndCsrf ? "session and X-CSRF" : "nothing")})";
+
+        var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, target, cookie, withSessionAndCsrf,
+            [.. Apps.AppWebSocketTests.UpgradeHeaders, $"Origin: http://{gateway.Address.Authority}"]));
+
+        Assert.True(response.Status == 400, $"{name}: {response}\n{response.Body}");
+        Assert.Equal("websocket_not_supported", JsonDocument.Parse(response.Body).RootElement.GetProperty("error").GetString());
+        Assert.Empty(world.Webex.Requests);
+        AssertNoToken(world, response.Text, name);
+    }
+
     // ───────────────────────── sizes ─────────────────────────
 
     public static TheoryData<string, int> Oversized => new()
