@@ -30,9 +30,10 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
 
         var upload = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), MessageWithFile(roomId, file, out var sent));
 
-        Assert.NotEqual(HttpStatusCode.RequestEntityTooLarge, upload.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
         var received = Assert.Single(world.Webex.Requests);
         Assert.Equal(sent, received.Body);
+        await AssertFileStoredAsync(world, upload, file);
 
         // The same size as JSON, or as multipart to another path, is held to Kestrel's limit.
         world.Webex.Reset();
@@ -81,7 +82,7 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_body_that_cannot_be_replayed_goes_with_a_token_refreshed_first_when_it_expires_within_the_upload_window()
+    public async Task A_large_upload_goes_with_a_token_refreshed_first_when_it_expires_within_the_upload_window_and_reaches_Webex_once()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -89,15 +90,16 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         {
             ["Session:IdleTimeout"] = "15.00:00:00",
             ["Session:AbsoluteLifetime"] = "30.00:00:00",
-            ["Gateway:MaxReplayBodyBytes"] = "65536",
         }, time);
         var roomId = world.Webex.RoomIds[0];
         var firstToken = world.Webex.LastAccessToken;
+        // Above Gateway:MaxReplayBodyBytes (1 MiB): streamed once, it cannot be replayed after a 401.
+        var file = RandomBytes(3 * 1024 * 1024);
 
         // Three hours before the token expires: outside the two-hour window, so the upload goes with the token it has.
         time.Advance(TimeSpan.FromDays(14) - TimeSpan.FromHours(3));
         world.Webex.Reset();
-        var early = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), LargeMessage(roomId, "early"));
+        var early = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), MessageWithFile(roomId, file, out _));
         Assert.Equal(HttpStatusCode.OK, early.StatusCode);
         Assert.Equal(0, world.Webex.RefreshCalls);
         Assert.Equal($"Bearer {firstToken}", Assert.Single(world.Webex.Requests).Headers["Authorization"]);
@@ -110,18 +112,58 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, small.StatusCode);
         Assert.Equal(0, world.Webex.RefreshCalls);
 
-        // ...but a body that streams once does not: had Webex found the token lapsed by the time it arrived, nothing could replay it.
+        // ...but an upload does not: had Webex found the token lapsed by the time the file arrived, nothing could replay it.
         world.Webex.ExpireAccessTokens();
         world.Webex.Reset();
-        var upload = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), LargeMessage(roomId, "late", out var sent));
+        var upload = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), MessageWithFile(roomId, file, out var sent));
 
         Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
         Assert.Equal(1, world.Webex.RefreshCalls);
         var received = Assert.Single(world.Webex.Requests);
         Assert.Equal($"Bearer {world.Webex.LastAccessToken}", received.Headers["Authorization"]);
         Assert.NotEqual(firstToken, world.Webex.LastAccessToken);
-        Assert.Equal(sent, received.Body);
+        Assert.Equal(sent.Length, received.BodyLength);
+        await AssertFileStoredAsync(world, upload, file);
         Assert.Contains(gateway.Logs, l => l.Contains("Gateway:UploadRefreshWindow", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_chunked_body_goes_with_a_token_refreshed_first_when_it_expires_within_the_upload_window()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?>
+        {
+            ["Session:IdleTimeout"] = "15.00:00:00",
+            ["Session:AbsoluteLifetime"] = "30.00:00:00",
+            ["Gateway:UploadRefreshWindow"] = "04:00:00",
+        }, time);
+        var firstToken = world.Webex.LastAccessToken;
+        time.Advance(TimeSpan.FromDays(14) - TimeSpan.FromHours(3));
+        world.Webex.ExpireAccessTokens();
+        world.Webex.Reset();
+        var json = JsonSerializer.Serialize(new { roomId = world.Webex.RoomIds[0], text = "streamed" });
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(json)));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), content,
+            headers: h => h.TransferEncodingChunked = true);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, world.Webex.RefreshCalls);
+        var received = Assert.Single(world.Webex.Requests);
+        Assert.NotEqual($"Bearer {firstToken}", received.Headers["Authorization"]);
+        Assert.Equal(json, Encoding.UTF8.GetString(received.Body));
+    }
+
+    private static async Task AssertFileStoredAsync(TestWorld world, HttpResponseMessage response, byte[] file)
+    {
+        using var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var url = Assert.Single(message.RootElement.GetProperty("files").EnumerateArray()).GetString()!;
+        var stored = world.Webex.Content(Uri.UnescapeDataString(url[(url.LastIndexOf('/') + 1)..]));
+        Assert.NotNull(stored);
+        Assert.Equal(file.Length, stored.Length);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)), stored.Sha256);
     }
 
     private static async Task<int> MessageCountAsync(Browser browser, Uri gateway, string roomId)
@@ -130,16 +172,6 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
         using var list = JsonDocument.Parse(await listed.Content.ReadAsStringAsync());
         return list.RootElement.GetProperty("items").GetArrayLength();
-    }
-
-    private static HttpContent LargeMessage(string roomId, string text) => LargeMessage(roomId, text, out _);
-
-    /// <summary>A message body above the test's 64 KiB replay limit.</summary>
-    private static HttpContent LargeMessage(string roomId, string text, out byte[] bytes)
-    {
-        var json = JsonSerializer.Serialize(new { roomId, text }) + new string(' ', 200 * 1024);
-        bytes = Encoding.UTF8.GetBytes(json);
-        return Browser.Json(json);
     }
 
     private static MultipartFormDataContent MessageWithFile(string roomId, byte[] file, out byte[] bytes)
