@@ -9,7 +9,8 @@ namespace WebexGateway.Proxy;
 
 /// <summary>
 /// How large a body a Webex route takes. A message with a file (<c>POST /v1/messages</c> as <c>multipart/form-data</c>)
-/// may be as large as <c>Gateway:MaxUploadBytes</c>, Webex's own limit, and streams to Webex; every other call keeps
+/// may carry a file as large as <c>Gateway:MaxUploadBytes</c>, Webex's own limit (the body may be 1 MiB larger, for
+/// the other fields), and streams to Webex; every other call keeps
 /// Kestrel's limit. A body whose <c>Content-Length</c> is above the limit is refused here, before anything is looked up
 /// or sent; a chunked one makes Kestrel throw where it crosses the limit, YARP then aborts the upstream request, and
 /// <see cref="UpstreamErrors"/> answers the 413 in words.
@@ -18,7 +19,10 @@ public sealed class BodySizeLimits(RequestDelegate next, IOptions<GatewayOptions
 {
     private const string MessagesPath = "/v1/messages";
 
-    private readonly long _maxUploadBytes = gateway.Value.MaxUploadBytes;
+    /// <summary>Room for the message's other fields (text and markdown up to 7,439 bytes each) and the parts' headers.</summary>
+    public const long FormFieldsAllowance = 1024 * 1024;
+
+    private readonly long _maxUploadBytes = gateway.Value.MaxUploadBytes + FormFieldsAllowance;
 
     public Task InvokeAsync(HttpContext context)
     {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Proxy;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -53,9 +54,9 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         world.Webex.Reset();
 
         var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"),
-            MessageWithFile(world.Webex.RoomIds[0], RandomBytes(100 * 1024), out _));
+            MessageWithFile(world.Webex.RoomIds[0], RandomBytes(1200 * 1024), out _));
 
-        await AssertPayloadTooLargeAsync(response, 65536);
+        await AssertPayloadTooLargeAsync(response, 65536 + BodySizeLimits.FormFieldsAllowance);
         Assert.Empty(world.Webex.Requests);
         Assert.Equal(0, world.Webex.RefreshCalls);
     }
@@ -68,14 +69,14 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         var roomId = world.Webex.RoomIds[0];
         var messagesBefore = await MessageCountAsync(browser, gateway.Address, roomId);
         world.Webex.Reset();
-        using var multipart = MessageWithFile(roomId, RandomBytes(512 * 1024), out var bytes);
+        using var multipart = MessageWithFile(roomId, RandomBytes(2 * 1024 * 1024), out var bytes);
         var chunked = new StreamContent(new MemoryStream(bytes));
         chunked.Headers.ContentType = multipart.Headers.ContentType;
 
         var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"), chunked,
             headers: h => h.TransferEncodingChunked = true);
 
-        await AssertPayloadTooLargeAsync(response, 65536);
+        await AssertPayloadTooLargeAsync(response, 65536 + BodySizeLimits.FormFieldsAllowance);
         // The upstream request was aborted: Webex never got the whole body, so it made no message of it.
         Assert.DoesNotContain(world.Webex.Requests, r => r.Method == "POST");
         Assert.Equal(messagesBefore, await MessageCountAsync(browser, gateway.Address, roomId));
