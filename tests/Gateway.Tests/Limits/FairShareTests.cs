@@ -153,6 +153,34 @@ public sealed class FairShareTests(RedisFixture redis, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The limit's cost on the hot path: permits are leased from Redis in batches (a fiftieth of the limit, at most 100),
+    /// so at the default of 600 a minute, 200 calls send a dozen or so scripts to Redis and nothing else.
+    /// </summary>
+    [Fact]
+    public async Task At_the_default_limit_200_calls_cost_one_Redis_script_per_batch_of_permits()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Rooms(gateway), csrf: true)).StatusCode);
+
+        var windowOpens = relay.Commands.Count;
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Rooms(gateway), csrf: true)).StatusCode);
+        }
+
+        var fromRequests = relay.Commands.Skip(windowOpens)
+            .Where(c => c.Name.ToUpperInvariant() is not ("PING" or "ECHO" or "INFO" or "CLUSTER" or "CLIENT" or "SUBSCRIBE" or "UNSUBSCRIBE")
+                && !c.Arguments.Any(a => a.StartsWith("__Booksleeve", StringComparison.Ordinal)))
+            .ToList();
+        Assert.All(fromRequests, c => Assert.StartsWith("EVAL", c.Name.ToUpperInvariant()));
+        Assert.InRange(fromRequests.Count, 200 / 12, (200 / 12) + 2);
+    }
+
     private static Uri Rooms(GatewayHost gateway) => new(gateway.Address, "/webex/v1/rooms");
 
     private static async Task AssertRateLimitedAsync(HttpResponseMessage response, string source, int atLeast, int atMost)
