@@ -96,7 +96,7 @@ internal sealed record Settings(
             Int("BENCH_SIGNIN_PARALLEL", 16),
             Environment.GetEnvironmentVariable("BENCH_KEEP") == "1",
             Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? $"Gateway.Benchmarks {string.Join(' ', args)}",
-            Int("BENCH_PERMITS_PER_MINUTE", 0));
+            Int("BENCH_PERMITS_PER_MINUTE", 0, minimum: 0));
     }
 
     /// <summary>Every setting as the environment variables that reproduce it.</summary>
@@ -113,7 +113,7 @@ internal sealed record Settings(
         $"BENCH_WARMUP_TOLERANCE={WarmupTolerance.ToString(CultureInfo.InvariantCulture)}",
         $"BENCH_PERMITS_PER_MINUTE={PermitsPerMinute}");
 
-    private static int Int(string name, int fallback)
+    private static int Int(string name, int fallback, int minimum = 1)
     {
         var value = Environment.GetEnvironmentVariable(name);
         if (string.IsNullOrWhiteSpace(value))
@@ -121,9 +121,9 @@ internal sealed record Settings(
             return fallback;
         }
 
-        return int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) && parsed > 0
+        return int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) && parsed >= minimum
             ? parsed
-            : throw new ArgumentException($"{name} must be a positive whole number (got '{value}')");
+            : throw new ArgumentException($"{name} must be a whole number of at least {minimum} (got '{value}')");
     }
 
     private static IEnumerable<string> List(string name, string fallback) =>

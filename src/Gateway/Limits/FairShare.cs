@@ -63,22 +63,27 @@ public static class WebexResource
 
     public static string Of(string webexPath)
     {
-        var path = webexPath.AsSpan().TrimStart('/');
-        var first = path.IndexOf('/');
-        if (first >= 0)
+        // Kestrel leaves %2F encoded in the path; Webex may not, so it separates segments here too.
+        if (webexPath.Contains('%'))
         {
-            var second = path[(first + 1)..].IndexOf('/');
-            if (second >= 0)
-            {
-                path = path[..(first + 1 + second)];
-            }
+            webexPath = webexPath.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         }
 
-        if (path.Length > MaxLength)
+        // The first two non-empty segments: v1//rooms and /v1/rooms/ are v1/rooms too.
+        Span<Range> segments = stackalloc Range[3];
+        var path = webexPath.AsSpan();
+        var count = path.Split(segments, '/', StringSplitOptions.RemoveEmptyEntries);
+        var resource = count switch
         {
-            path = path[..MaxLength];
+            0 => "",
+            1 => path[segments[0]].ToString(),
+            _ => string.Concat(path[segments[0]], "/", path[segments[1]]),
+        };
+        if (resource.Length > MaxLength)
+        {
+            resource = resource[..MaxLength];
         }
 
-        return path.ToString().ToLowerInvariant();
+        return resource.ToLowerInvariant();
     }
 }

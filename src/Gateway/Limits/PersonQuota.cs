@@ -60,8 +60,10 @@ public sealed class PersonQuota : IAsyncDisposable
 
 /// <summary>
 /// One person's permits on this instance: spent locally until the batch leased from the shared window runs out or the
-/// window ends, then a new batch is leased (or a single permit, when fewer than a batch remain). When Redis cannot
-/// answer, the call goes through: the limit protects a quota, and Webex still enforces its own.
+/// window ends, then a new batch is leased (or a single permit, when fewer than a batch remain). A window found used up
+/// stays so until it ends, so until then the person is refused here without asking Redis: a runaway client costs the
+/// store nothing. When Redis cannot answer, the call goes through: the limit protects a quota, and Webex still
+/// enforces its own.
 /// </summary>
 internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider time, GatewayMetrics metrics) : RateLimiter
 {
@@ -71,6 +73,7 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
     private readonly Lock _gate = new();
     private int _local;
     private DateTimeOffset _localUntil;
+    private DateTimeOffset _refusedUntil;
     private long _lastUsed = time.GetTimestamp();
 
     public override TimeSpan? IdleDuration => time.GetElapsedTime(Volatile.Read(ref _lastUsed));
@@ -80,7 +83,23 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
     protected override RateLimitLease AttemptAcquireCore(int permitCount) => TryTakeLocal(permitCount) ? Granted : Refused;
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
-        => TryTakeLocal(permitCount) ? ValueTask.FromResult(Granted) : LeaseAsync(permitCount, cancellationToken);
+    {
+        if (TryTakeLocal(permitCount))
+        {
+            return ValueTask.FromResult(Granted);
+        }
+
+        var refusedFor = RefusedFor();
+        return refusedFor > TimeSpan.Zero ? ValueTask.FromResult<RateLimitLease>(new Lease(false, refusedFor)) : LeaseAsync(permitCount, cancellationToken);
+    }
+
+    private TimeSpan RefusedFor()
+    {
+        lock (_gate)
+        {
+            return _refusedUntil - time.GetUtcNow();
+        }
+    }
 
     private bool TryTakeLocal(int permitCount)
     {
@@ -114,7 +133,13 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
             {
                 if (!lease.IsAcquired)
                 {
-                    return new Lease(false, SecondsOf(lease, RateLimitMetadataName.RetryAfter.Name));
+                    var retryAfter = SecondsOf(lease, RateLimitMetadataName.RetryAfter.Name) ?? TimeSpan.FromSeconds(1);
+                    lock (_gate)
+                    {
+                        _refusedUntil = time.GetUtcNow() + retryAfter;
+                    }
+
+                    return new Lease(false, retryAfter);
                 }
 
                 if (SecondsOf(lease, RateLimitMetadataName.Reset.Name) is { } reset && leased > permitCount)

@@ -181,6 +181,30 @@ public sealed class FairShareTests(RedisFixture redis, ITestOutputHelper output)
         Assert.InRange(fromRequests.Count, 200 / 12, (200 / 12) + 2);
     }
 
+    /// <summary>A runaway client, once refused, is refused without asking Redis until the window ends.</summary>
+    [Fact]
+    public async Task Once_over_the_limit_further_calls_are_refused_without_a_Redis_command()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:RateLimit:PermitsPerMinute"] = "3" }, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Rooms(gateway), csrf: true)).StatusCode);
+        }
+
+        await AssertRateLimitedAsync(await browser.GetAsync(Rooms(gateway), csrf: true), "gateway", 1, 60);
+        var windowOpens = relay.Commands.Count;
+        for (var i = 0; i < 50; i++)
+        {
+            await AssertRateLimitedAsync(await browser.GetAsync(Rooms(gateway), csrf: true), "gateway", 1, 60);
+        }
+
+        Assert.DoesNotContain(relay.Commands.Skip(windowOpens), c => c.Name.StartsWith("EVAL", StringComparison.OrdinalIgnoreCase));
+    }
+
     private static Uri Rooms(GatewayHost gateway) => new(gateway.Address, "/webex/v1/rooms");
 
     private static async Task AssertRateLimitedAsync(HttpResponseMessage response, string source, int atLeast, int atMost)
