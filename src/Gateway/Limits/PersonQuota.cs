@@ -16,7 +16,7 @@ public sealed class PersonQuota : IAsyncDisposable
 {
     private readonly PartitionedRateLimiter<string>? _limiter;
 
-    public PersonQuota(IOptions<RateLimitOptions> options, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, GatewayMetrics metrics)
+    public PersonQuota(IOptions<RateLimitOptions> options, IConnectionMultiplexer redis, RedisKeys keys, GatewayMetrics metrics)
     {
         var permits = options.Value.PermitsPerMinute;
         if (permits == 0)
@@ -24,6 +24,8 @@ public sealed class PersonQuota : IAsyncDisposable
             return;
         }
 
+        // The windows' ends come from RedisRateLimiting, which reads the system clock: leases are timed on the same one,
+        // whatever clock the gateway is given.
         // At most 2% of the limit, and at most 100, may go unused in a window per instance: the price of fewer round trips.
         var batch = Math.Clamp(permits / 50, 1, 100);
         var shared = new RedisFixedWindowRateLimiterOptions
@@ -33,7 +35,7 @@ public sealed class PersonQuota : IAsyncDisposable
             ConnectionMultiplexerFactory = () => redis,
         };
         _limiter = PartitionedRateLimiter.Create<string, string>(person => RateLimitPartition.Get(person, p =>
-            new LeasedPermits(new RedisFixedWindowRateLimiter<string>(keys.RateLimitPartition(p), shared), batch, time, metrics)));
+            new LeasedPermits(new RedisFixedWindowRateLimiter<string>(keys.RateLimitPartition(p), shared), batch, TimeProvider.System, metrics)));
     }
 
     public bool IsOn => _limiter is not null;
@@ -71,6 +73,9 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
     private static readonly RateLimitLease Refused = new Lease(false, null);
 
     private readonly Lock _gate = new();
+    // One lease from Redis at a time per person and instance: concurrent calls wait for its batch instead of each
+    // leasing one, which would spend the window on permits nobody uses.
+    private readonly SemaphoreSlim _leasing = new(1, 1);
     private int _local;
     private DateTimeOffset _localUntil;
     private DateTimeOffset _refusedUntil;
@@ -118,8 +123,19 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
 
     private async ValueTask<RateLimitLease> LeaseAsync(int permitCount, CancellationToken cancellationToken)
     {
+        await _leasing.WaitAsync(cancellationToken);
         try
         {
+            if (TryTakeLocal(permitCount))
+            {
+                return Granted;
+            }
+
+            if (RefusedFor() is var refusedFor && refusedFor > TimeSpan.Zero)
+            {
+                return new Lease(false, refusedFor);
+            }
+
             var leased = Math.Max(batch, permitCount);
             var lease = await shared.AcquireAsync(leased, cancellationToken);
             if (!lease.IsAcquired && leased > permitCount)
@@ -160,6 +176,10 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
             metrics.RedisError("rate_limit");
             return Granted;
         }
+        finally
+        {
+            _leasing.Release();
+        }
     }
 
     /// <summary>RedisRateLimiting gives Retry-After as whole seconds and Reset as Unix seconds, boxed as numbers.</summary>
@@ -177,6 +197,7 @@ internal sealed class LeasedPermits(RateLimiter shared, int batch, TimeProvider 
         if (disposing)
         {
             shared.Dispose();
+            _leasing.Dispose();
         }
     }
 
