@@ -1275,6 +1275,33 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         return new string(chars);
     }
 
+    // ───────────────────────── rate limits ─────────────────────────
+
+    /// <summary>A runaway client cannot dodge its cool-down by spelling the resource Webex rate-limited differently.</summary>
+    [Theory]
+    [InlineData("/webex/v1/ROOMS")]
+    [InlineData("/webex/v1/rooms/")]
+    [InlineData("/webex//v1/rooms")]
+    [InlineData("/webex/v1//rooms/abc")]
+    [InlineData("/webex/v1/rooms%2Fanything")]
+    [InlineData("/webex/v1/rooms%2fanything")]
+    [InlineData("/webex/v1/rooms?max=1")]
+    public async Task A_cool_down_cannot_be_dodged_by_spelling_the_resource_differently(string path)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync();
+        world.Webex.RateLimit(world.Person.Id, "v1/rooms", "30");
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/rooms"), csrf: true)).StatusCode);
+        world.Webex.Reset();
+
+        // Sent as written: an HttpClient would clean up the path first.
+        var answer = await RawHttp.SendAsync(gateway.Address, RawHttp.Get(gateway.Address, path, $"{SessionCookie}={browser.SessionCookie(gateway.Address)}"));
+
+        Assert.True(answer.Status == 429, $"{path}: {answer.Status} {answer.Body}");
+        Assert.Contains("\"source\":\"webex\"", answer.Body);
+        Assert.Empty(world.Webex.Requests);
+    }
+
     private static HttpClient CookielessClient() =>
         new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
 

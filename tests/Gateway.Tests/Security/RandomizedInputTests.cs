@@ -46,6 +46,8 @@ public sealed class RandomizedInputTests(RedisFixture redis, ITestOutputHelper o
             // most of it, and the fuzzer is here for what lies behind them.
             ["Gateway:SignInLimit:PermitLimit"] = "1000000",
             ["Gateway:SignInLimit:FailedCallbackLimit"] = "1000000",
+            // Thousands of calls of one person in a minute: the per-person limit too.
+            ["Gateway:RateLimit:PermitsPerMinute"] = "0",
         });
         var context = await FuzzContext.CreateAsync(world, gateway, evil);
 
