@@ -106,6 +106,39 @@ public sealed class MessageFilesTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Null(MessageFiles.Rewrite("""{"files":["https://webexapis.com/v1/contents/a" """u8, Api, "/webex"));
     }
 
+    [Fact]
+    public void Deciding_that_a_call_is_neither_a_file_nor_a_messages_answer_allocates_nothing()
+    {
+        var path = new UpstreamPath("/webex", "");
+        var calls = new[] { ("GET", "/webex/v1/people/me"), ("POST", "/webex/v1/rooms"), ("GET", "/webex/v1/messages/a/b"), ("DELETE", "/webex/v1/messages/a") }
+            .Select(c => new Microsoft.AspNetCore.Http.DefaultHttpContext { Request = { Method = c.Item1, Path = c.Item2 } })
+            .ToArray();
+        var decided = 0;
+        for (var warmUp = 0; warmUp < 2; warmUp++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                foreach (var context in calls)
+                {
+                    decided += MessageFiles.IsMessagesCall(context, path) || ContentsDownload.IsContents(context, path) ? 1 : 0;
+                }
+            }
+
+            if (warmUp == 1)
+            {
+                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+        }
+
+        Assert.Equal(0, decided);
+        var list = new Microsoft.AspNetCore.Http.DefaultHttpContext { Request = { Method = "GET", Path = "/webex/v1/messages" } };
+        var file = new Microsoft.AspNetCore.Http.DefaultHttpContext { Request = { Method = "GET", Path = "/webex/v1/contents/abc" } };
+        Assert.True(MessageFiles.IsMessagesCall(list, path));
+        Assert.True(ContentsDownload.IsContents(file, path));
+        Assert.True(MessageFiles.IsMessagesCall(new Microsoft.AspNetCore.Http.DefaultHttpContext { Request = { Method = "GET", Path = "/bots/b/v1/messages/x" } }, new UpstreamPath("/bots/b/v1/messages", "/v1/messages")));
+    }
+
     private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static async Task<HttpResponseMessage> DirectAsync(TestWorld world, HttpMethod method, string target, HttpContent? content = null)
