@@ -143,6 +143,11 @@ public sealed class ContentsTests
         using var refused = await h.ApiAsync(HttpMethod.Post, "/v1/messages", access, twoFiles);
         await Harness.AssertWebexErrorAsync(refused, HttpStatusCode.BadRequest);
 
+        using var truncated = new StringContent("--b\r\nContent-Disposition: form-data; name=\"roomId\"\r\n\r\nabc", Encoding.UTF8);
+        truncated.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        using var malformed = await h.ApiAsync(HttpMethod.Post, "/v1/messages", access, truncated);
+        await Harness.AssertWebexErrorAsync(malformed, HttpStatusCode.BadRequest);
+
         using var textOnly = new MultipartFormDataContent { { new StringContent(h.State.RoomIds[0]), "roomId" }, { new StringContent("no file"), "markdown" } };
         using var posted = await h.ApiAsync(HttpMethod.Post, "/v1/messages", access, textOnly);
         var message = await Harness.JsonAsync(posted);

@@ -10,7 +10,8 @@ public static class ProxyExtensions
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddConfigFilter<ApiUrlConfigFilter>()
-            .AddTransforms<WebexTransforms>();
+            .AddTransforms<WebexTransforms>()
+            .AddTransforms<MessageFiles>();
         return builder;
     }
 

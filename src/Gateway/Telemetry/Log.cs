@@ -88,4 +88,7 @@ internal static partial class Log
 
     [LoggerMessage(120, LogLevel.Warning, "A grant was written to the primary, but only {Acknowledged} of {Requested} replicas confirmed it within {TimeoutMs} ms ({Outcome}); it is lost if the primary fails before it replicates")]
     public static partial void GrantNotReplicated(ILogger logger, int acknowledged, int requested, int timeoutMs, string outcome);
+
+    [LoggerMessage(190, LogLevel.Warning, "A messages answer of {Length} bytes is above {Limit} bytes: it passes with its files URLs pointing at Webex, not rewritten")]
+    public static partial void MessagesAnswerTooLargeToRewrite(ILogger logger, long length, int limit);
 }

@@ -126,8 +126,9 @@ internal static class MessagesEndpoints
             await WebexErrors.WriteAsync(r.Http, StatusCodes.Status413PayloadTooLarge, "The request is larger than the server is willing or able to process.", $"A file may be at most {MaxFileBytes} bytes.");
             return;
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException && !r.Http.RequestAborted.IsCancellationRequested)
         {
+            // MultipartReader's answer to a malformed or truncated body.
             Discard(file);
             await WebexErrors.BadRequestAsync(r.Http, "The multipart body could not be read.");
             return;
