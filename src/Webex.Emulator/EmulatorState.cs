@@ -25,6 +25,7 @@ public sealed class EmulatorState
         Settings = settings;
         OAuth = new OAuthStore(settings);
         Data = new WebexData(settings);
+        Contents = new ContentStore();
         _consent = consent;
     }
 
@@ -139,6 +140,35 @@ public sealed class EmulatorState
     internal OAuthStore OAuth { get; }
 
     internal WebexData Data { get; }
+
+    internal ContentStore Contents { get; }
+
+    /// <summary>A file posted with a message (multipart), by the id at the end of its <c>/v1/contents/{id}</c> URL; null when unknown.</summary>
+    public EmulatorContent? Content(string contentId)
+    {
+        ArgumentNullException.ThrowIfNull(contentId);
+        return Contents.Get(contentId) is { } c ? new EmulatorContent(c.Id, c.RoomId, c.FileName, c.ContentType, c.Length, c.Sha256) : null;
+    }
+
+    /// <summary>
+    /// The next <paramref name="times"/> <c>GET</c>/<c>HEAD /v1/contents/{id}</c> of this file answer <c>423 Locked</c> with
+    /// <c>Retry-After: retryAfterSeconds</c>, as Webex does while it scans a file for malware.
+    /// </summary>
+    public void LockContent(string contentId, int times, int retryAfterSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(contentId);
+        Contents.Lock(contentId, times, retryAfterSeconds);
+    }
+
+    /// <summary>
+    /// True: the file answers <c>428 Precondition Required</c> (it cannot be scanned) unless the request carries Webex's
+    /// force-download parameter <c>allow=unscannable</c>.
+    /// </summary>
+    public void SetUnscannable(string contentId, bool unscannable = true)
+    {
+        ArgumentNullException.ThrowIfNull(contentId);
+        Contents.SetUnscannable(contentId, unscannable);
+    }
 
     /// <summary>Every access token issued so far answers 401 from now on.</summary>
     public void ExpireAccessTokens() => OAuth.ExpireAccessTokens();

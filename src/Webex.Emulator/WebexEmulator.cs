@@ -86,5 +86,6 @@ public sealed class WebexEmulator : IAsyncDisposable
 
         await _app.DisposeAsync();
         _stopping.Dispose();
+        State.Contents.Dispose();
     }
 }

@@ -8,7 +8,8 @@ namespace WebexGateway.Proxy;
 
 /// <summary>
 /// What a request must be before anything is looked up for it: not a CONNECT (a tunnel, never an API call); on a
-/// Webex route, the <c>X-CSRF</c> header (unless the route is a public bot route) and a path without dot segments; on a
+/// Webex route, the <c>X-CSRF</c> header (unless the route is a public bot route, or the call is a browser's same-origin
+/// download of a file: <see cref="ContentsDownload"/>) and a path without dot segments; on a
 /// bot route, a method and Webex path its <c>Allow</c> metadata lists, and on a public one, a JSON body if any.
 /// </summary>
 public sealed class RequestChecks(RequestDelegate next)
@@ -29,7 +30,11 @@ public sealed class RequestChecks(RequestDelegate next)
 
         if (!route.IsPublic && !CsrfHeader.IsPresent(context.Request))
         {
-            return Refuse.CsrfRequired.ExecuteAsync(context);
+            var path = UpstreamPath.Of(context.GetReverseProxyFeature().Route);
+            if (!ContentsDownload.MayOmitCsrf(context, path))
+            {
+                return (ContentsDownload.IsContents(context, path) ? Refuse.DownloadCsrfRequired : Refuse.CsrfRequired).ExecuteAsync(context);
+            }
         }
 
         if (HasDotSegment(context))

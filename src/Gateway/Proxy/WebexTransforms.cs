@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using WebexGateway.Configuration;
 using WebexGateway.Outbound;
@@ -55,7 +56,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         context.UseDefaultForwarders = false;
         context.CopyRequestHeaders = false;
         context.AddRequestTransform(request => TransformRequest(request, path));
-        context.AddResponseTransform(response => TransformResponse(response, path.GatewayPrefix));
+        context.AddResponseTransform(response => TransformResponse(response, path));
     }
 
     private static ValueTask RemoveGatewayCookies(RequestTransformContext context)
@@ -132,7 +133,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         return ValueTask.CompletedTask;
     }
 
-    private ValueTask TransformResponse(ResponseTransformContext context, string prefix)
+    private ValueTask TransformResponse(ResponseTransformContext context, UpstreamPath path)
     {
         var response = context.ProxyResponse;
         if (response is null)
@@ -140,7 +141,13 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             return ValueTask.CompletedTask;
         }
 
-        context.HttpContext.Response.Headers.XContentTypeOptions = Edge.SecurityHeaders.NoSniff;
+        var headers = context.HttpContext.Response.Headers;
+        headers.XContentTypeOptions = Edge.SecurityHeaders.NoSniff;
+        if (ContentsDownload.IsContents(context.HttpContext, path) || !IsJsonOrEmpty(headers.ContentType))
+        {
+            // A file, or anything else Webex answers that is not JSON: it must not display as a page of the gateway's origin.
+            ContentsDownload.Secure(context.HttpContext.Response);
+        }
 
         metrics.UpstreamResponse((int)response.StatusCode);
         if (GatewayTelemetry.RecordedServerSpan(context.HttpContext) is { } activity
@@ -159,9 +166,12 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         var links = context.HttpContext.Response.Headers.Link;
         if (links.Count > 0)
         {
-            context.HttpContext.Response.Headers.Link = LinkHeaders.Rewrite(links, _apiUrl, prefix);
+            context.HttpContext.Response.Headers.Link = LinkHeaders.Rewrite(links, _apiUrl, path.GatewayPrefix);
         }
 
         return ValueTask.CompletedTask;
     }
+
+    private static bool IsJsonOrEmpty(StringValues contentType) =>
+        contentType.Count == 0 || (contentType.Count == 1 && contentType[0].AsSpan().StartsWith("application/json", StringComparison.OrdinalIgnoreCase));
 }

@@ -9,6 +9,10 @@ public static class Refuse
     public static readonly Refusal CsrfRequired = new(StatusCodes.Status403Forbidden, "csrf_header_required",
         $"This endpoint requires the header '{CsrfHeader.Name}: 1'.", "csrf");
 
+    /// <summary>A file download without <c>X-CSRF</c> that the browser did not mark as coming from the gateway's own pages.</summary>
+    public static readonly Refusal DownloadCsrfRequired = new(StatusCodes.Status403Forbidden, "csrf_header_required",
+        $"A file is downloaded from the gateway's own pages (Sec-Fetch-Site: same-origin or none) or with the header '{CsrfHeader.Name}: 1'.", "csrf");
+
     public static readonly Refusal DotSegments = new(StatusCodes.Status400BadRequest, "bad_request",
         "Paths of Webex routes must not contain '.' or '..' segments.", "bad_input");
 

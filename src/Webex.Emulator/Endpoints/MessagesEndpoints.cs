@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using Webex.Emulator.Internal;
 
 namespace Webex.Emulator.Endpoints;
@@ -11,6 +14,13 @@ internal static class MessagesEndpoints
     private const int DefaultMax = 50;
     private const int MaxLimit = 1000;
     private const int MaxTextBytes = 7439;
+    private const int MaxFieldBytes = 64 * 1024;
+
+    /// <summary>Webex's limit for one file.</summary>
+    public const long MaxFileBytes = 100L * 1024 * 1024;
+
+    /// <summary>The largest multipart body: one file at the limit plus room for the text fields and the part headers.</summary>
+    public const long MaxUploadRequestBytes = MaxFileBytes + (1024 * 1024);
 
     public static void Map(Router router) => router
         .Map(HttpMethods.Get, "v1/messages", ListAsync)
@@ -18,8 +28,19 @@ internal static class MessagesEndpoints
         .Map(HttpMethods.Get, "v1/messages/{}", GetAsync)
         .Map(HttpMethods.Delete, "v1/messages/{}", DeleteAsync);
 
+    /// <summary>True for <c>POST /v1/messages</c> with a <c>multipart/form-data</c> body (a message with a file).</summary>
+    public static bool IsUpload(HttpRequest request, IReadOnlyList<string> segments) =>
+        HttpMethods.IsPost(request.Method) && segments is ["v1", "messages"] && request.HasFormContentType
+        && request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase);
+
     private static async Task CreateAsync(RequestContext r)
     {
+        if (r.Http.Request.HasFormContentType)
+        {
+            await CreateWithFileAsync(r);
+            return;
+        }
+
         JsonDocument document;
         try
         {
@@ -43,7 +64,117 @@ internal static class MessagesEndpoints
         }
     }
 
-    private static async Task PostAsync(RequestContext r, string? roomId, MessageDraft draft)
+    /// <summary>
+    /// Webex's multipart form: the message's fields as text parts and one <c>files</c> part with the file's bytes, name
+    /// and type. The file is stored and the message's <c>files</c> holds its <c>/v1/contents/{id}</c> URL.
+    /// </summary>
+    private static async Task CreateWithFileAsync(RequestContext r)
+    {
+        var request = r.Http.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(mediaType.Boundary) is not { Length: > 0 and <= 70 } boundary)
+        {
+            await WebexErrors.WriteAsync(r.Http, StatusCodes.Status415UnsupportedMediaType, "The request was made with a media type that is not supported.", "Use application/json or multipart/form-data with a boundary.");
+            return;
+        }
+
+        var fields = new JsonObject();
+        UploadedFile? file = null;
+        try
+        {
+            var reader = new MultipartReader(boundary.ToString(), request.Body);
+            string? error = null;
+            while (await reader.ReadNextSectionAsync(r.Http.RequestAborted) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase)
+                    || HeaderUtilities.RemoveQuotes(disposition.Name).ToString() is not { Length: > 0 } name)
+                {
+                    error ??= "Each part needs a Content-Disposition: form-data with a name.";
+                    continue;
+                }
+
+                if (disposition.IsFileDisposition())
+                {
+                    if (name != "files" || file is not null)
+                    {
+                        error ??= "Only one file may be sent, in the files part.";
+                        continue;
+                    }
+
+                    var stored = await r.State.Contents.SpoolAsync(section.Body, MaxFileBytes, r.Http.RequestAborted);
+                    var fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).ToString();
+                    file = new UploadedFile(stored.Path, stored.Length, stored.Sha256, fileName.Length > 0 ? fileName : "file",
+                        string.IsNullOrWhiteSpace(section.ContentType) ? "application/octet-stream" : section.ContentType);
+                }
+                else
+                {
+                    fields[name] = await ReadFieldAsync(section.Body, r.Http.RequestAborted) ?? throw new InvalidDataException();
+                }
+            }
+
+            if (error is not null)
+            {
+                Discard(file);
+                await WebexErrors.BadRequestAsync(r.Http, error);
+                return;
+            }
+        }
+        catch (FileTooLargeException)
+        {
+            await WebexErrors.WriteAsync(r.Http, StatusCodes.Status413PayloadTooLarge, "The request is larger than the server is willing or able to process.", $"A file may be at most {MaxFileBytes} bytes.");
+            return;
+        }
+        catch (InvalidDataException)
+        {
+            Discard(file);
+            await WebexErrors.BadRequestAsync(r.Http, "The multipart body could not be read.");
+            return;
+        }
+
+        if (file is not null)
+        {
+            fields["files"] = new JsonArray("pending");
+        }
+
+        using var document = JsonDocument.Parse(fields.ToJsonString());
+        if (ParseDraft(document.RootElement, out var roomId, out var draft) is { } invalid)
+        {
+            Discard(file);
+            await WebexErrors.BadRequestAsync(r.Http, invalid);
+            return;
+        }
+
+        if (!await PostAsync(r, roomId, draft, file))
+        {
+            Discard(file);
+        }
+    }
+
+    /// <summary>A text part, or null when it is longer than any field Webex takes.</summary>
+    private static async Task<string?> ReadFieldAsync(Stream body, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxFieldBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        {
+            length += read;
+        }
+
+        return length > MaxFieldBytes ? null : Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    private static void Discard(UploadedFile? file)
+    {
+        if (file is not null)
+        {
+            ContentStore.Delete(file.Path);
+        }
+    }
+
+    private static async Task<bool> PostAsync(RequestContext r, string? roomId, MessageDraft draft, UploadedFile? file = null)
     {
         var data = r.State.Data;
         WebexRoom? room;
@@ -57,13 +188,13 @@ internal static class MessagesEndpoints
             if (draft.ToPersonId is not null && person is null)
             {
                 await WebexErrors.NotFoundAsync(r.Http, "Could not find a person with the provided toPersonId.");
-                return;
+                return false;
             }
 
             if (person?.Id == r.Me.Id)
             {
                 await WebexErrors.BadRequestAsync(r.Http, "You cannot send a direct message to yourself.");
-                return;
+                return false;
             }
 
             var email = person?.Emails[0] ?? draft.ToPersonEmail!;
@@ -74,22 +205,35 @@ internal static class MessagesEndpoints
         if (room is null)
         {
             await WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
-            return;
+            return false;
         }
 
         if (draft.ParentId is { } parentId && data.GetMessage(r.Me.Id, parentId)?.RoomId != room.Id)
         {
             await WebexErrors.BadRequestAsync(r.Http, "The parentId does not identify a message in this room.");
-            return;
+            return false;
+        }
+
+        string? contentId = null;
+        if (file is not null)
+        {
+            contentId = WebexIds.Encode($"ciscospark://us/CONTENT/{Guid.NewGuid()}/0");
+            draft = draft with { Files = [$"{r.BaseUrl}/v1/contents/{Uri.EscapeDataString(contentId)}"] };
         }
 
         if (data.AddMessage(r.Me, room.Id, draft) is not { } message)
         {
             await WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
-            return;
+            return false;
+        }
+
+        if (file is not null)
+        {
+            r.State.Contents.Add(new StoredContent(contentId!, room.Id, file.FileName, file.ContentType, file.Length, file.Sha256, message.Created, file.Path));
         }
 
         await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, message);
+        return true;
     }
 
     /// <summary>Validates a create-message body; returns the error description, or null with the target and draft.</summary>
@@ -267,4 +411,6 @@ internal static class MessagesEndpoints
         r.Http.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }
+
+    private sealed record UploadedFile(string Path, long Length, string Sha256, string FileName, string ContentType);
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Webex.Emulator.Endpoints;
 
 namespace Webex.Emulator.Internal;
@@ -6,6 +7,8 @@ namespace Webex.Emulator.Internal;
 /// <summary>Every request goes through here: tracking id, OAuth or API dispatch, and a last-resort error mapping.</summary>
 internal sealed class RequestPipeline(EmulatorState state, CancellationToken stopping)
 {
+    private const int RecordedBodyLimit = 1024 * 1024;
+
     private readonly Router _oauth = new Router()
         .Map(HttpMethods.Get, "v1/authorize", AuthorizeEndpoints.AuthorizeAsync)
         .Map(HttpMethods.Post, "v1/authorize/decision", AuthorizeEndpoints.DecisionAsync)
@@ -55,11 +58,18 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         PeopleEndpoints.Map(router);
         RoomsEndpoints.Map(router);
         MessagesEndpoints.Map(router);
+        ContentsEndpoints.Map(router);
         return router;
     }
 
     private async Task HandleApiAsync(HttpContext context, IReadOnlyList<string> segments)
     {
+        if (MessagesEndpoints.IsUpload(context.Request, segments)
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MessagesEndpoints.MaxUploadRequestBytes;
+        }
+
         // Recorded before any check, so tests see exactly what the client sent even when it is rejected.
         await RecordAsync(context);
 
@@ -80,11 +90,21 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
 
     private async Task RecordAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var body = buffer.ToArray();
-        context.Request.Body = new MemoryStream(body, writable: false);
-        state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body));
+        // Kept in memory up to the limit, in a temporary file above it (a file upload), and rewound for the endpoint.
+        context.Request.EnableBuffering(RecordedBodyLimit);
+        var buffered = context.Request.Body;
+        await buffered.CopyToAsync(Stream.Null, context.RequestAborted);
+        var length = buffered.Length;
+        byte[] body = [];
+        if (length <= RecordedBodyLimit)
+        {
+            buffered.Position = 0;
+            body = new byte[length];
+            await buffered.ReadExactlyAsync(body, context.RequestAborted);
+        }
+
+        buffered.Position = 0;
+        state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body) { BodyLength = length });
     }
 
     private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments, WebexPerson? caller = null)

@@ -800,6 +800,48 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
     }
 
+    /// <summary>
+    /// Only a GET or HEAD of a file, marked by the browser as coming from the gateway's own pages (exactly one
+    /// <c>Sec-Fetch-Site: same-origin</c> or <c>none</c>), may omit X-CSRF; every other shape of it still needs the header.
+    /// </summary>
+    public static TheoryData<string, string, string[]> DownloadsNotFromTheGatewaysPages => new()
+    {
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: cross-site"] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: same-site"] },
+        { "GET", "/webex/v1/contents/some-file", [] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site:"] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: SAME-ORIGIN"] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: same-origin, cross-site"] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: same-origin", "Sec-Fetch-Site: cross-site"] },
+        { "GET", "/webex/v1/contents/some-file", ["Sec-Fetch-Mode: same-origin"] },
+        { "POST", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: same-origin"] },
+        { "DELETE", "/webex/v1/contents/some-file", ["Sec-Fetch-Site: none"] },
+        { "GET", "/webex/v1/contents", ["Sec-Fetch-Site: same-origin"] },
+        { "GET", "/webex/v1/contents/", ["Sec-Fetch-Site: same-origin"] },
+        { "GET", "/webex/v1/Contents/some-file", ["Sec-Fetch-Site: same-origin"] },
+        { "GET", "/webex/v1/people/me", ["Sec-Fetch-Site: same-origin"] },
+        { "GET", "/webex/v1/messages?roomId=/v1/contents/x", ["Sec-Fetch-Site: none"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(DownloadsNotFromTheGatewaysPages))]
+    public async Task A_download_without_csrf_not_marked_as_from_the_gateways_pages_is_403_and_never_reaches_webex(string method, string path, string[] headers)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync();
+        var cookie = $"{SessionCookie}={browser.SessionCookie(gateway.Address)}";
+        world.Webex.Reset();
+
+        var response = await RawHttp.SendAsync(gateway.Address, RawHttp.Request(method, gateway.Address, path, cookie, csrf: false, body: null, headers));
+
+        Assert.True(response.Status == 403, $"{method} {path} with [{string.Join("; ", headers)}]: {response}\n{response.Body}");
+        using var json = JsonDocument.Parse(response.Body);
+        Assert.Equal("csrf_header_required", json.RootElement.GetProperty("error").GetString());
+        AssertNoToken(world, response.Text, path);
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(0, world.Webex.TokenCalls);
+    }
+
     // ───────────────────────── Host and X-Forwarded-* spoofing ─────────────────────────
 
     private static readonly string[] Spoofing =
