@@ -133,6 +133,19 @@ public sealed class GatewayOptions
     [Range(0, 64 * 1024 * 1024)]
     public long MaxReplayBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// The largest body of a message with a file (<c>POST /v1/messages</c>, <c>multipart/form-data</c>) streamed to Webex:
+    /// Webex's own limit. Every other call keeps Kestrel's limit (30,000,000 bytes unless configured).
+    /// </summary>
+    public long MaxUploadBytes { get; set; } = 100 * 1024 * 1024;
+
+    /// <summary>
+    /// A body that cannot be replayed (chunked, or above <see cref="MaxReplayBodyBytes"/>) is sent with a token refreshed
+    /// first when it expires within this (or within <c>Webex:RefreshBeforeExpiry</c>, whichever is longer): a 401 after
+    /// a long upload cannot be answered by a replay.
+    /// </summary>
+    public TimeSpan UploadRefreshWindow { get; set; } = TimeSpan.FromHours(2);
+
     /// <summary>How often one instance looks for grants whose refresh token would lapse unused.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromHours(1);
 

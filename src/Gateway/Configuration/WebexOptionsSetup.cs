@@ -222,6 +222,16 @@ internal sealed class GatewayOptionsValidation(IHostEnvironment environment) : I
             }
         }
 
+        if (options.MaxUploadBytes <= 0)
+        {
+            errors.Add($"Gateway:MaxUploadBytes must be a positive number of bytes, such as 104857600 (100 MiB, Webex's limit) (got {options.MaxUploadBytes}).");
+        }
+
+        if (options.UploadRefreshWindow < TimeSpan.Zero || options.UploadRefreshWindow > TimeSpan.FromDays(1))
+        {
+            errors.Add($"Gateway:UploadRefreshWindow must be between 00:00:00 and 1.00:00:00, such as 02:00:00 (got {options.UploadRefreshWindow}).");
+        }
+
         if (options.KeepAliveInterval <= TimeSpan.Zero)
         {
             errors.Add("Gateway:KeepAliveInterval must be positive.");

@@ -23,6 +23,7 @@ public static class ProxyExtensions
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<RequestChecks>();
+            pipeline.UseMiddleware<BodySizeLimits>();
             pipeline.UseMiddleware<UpstreamErrors>();
             pipeline.UseMiddleware<TokenReplayMiddleware>();
             pipeline.UseSessionAffinity();

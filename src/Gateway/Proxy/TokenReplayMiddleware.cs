@@ -11,7 +11,8 @@ namespace WebexGateway.Proxy;
 /// <summary>
 /// Puts the call's token on a Webex route and owns the whole 401 decision. A user's call has its body buffered (when
 /// small enough) so that, when Webex answers 401, the grant is refreshed once and the same request sent again; YARP does
-/// not retry by itself. A bot's token cannot be refreshed, so Webex refusing it is a 502 that says so.
+/// not retry by itself. A body that cannot be replayed is sent with a token refreshed first when it expires within
+/// <c>Gateway:UploadRefreshWindow</c>. A bot's token cannot be refreshed, so Webex refusing it is a 502 that says so.
 /// App routes (no <c>WebexToken</c> metadata) pass through untouched.
 /// </summary>
 public sealed class TokenReplayMiddleware(
@@ -19,10 +20,12 @@ public sealed class TokenReplayMiddleware(
     WebexTokenSource tokens,
     RefreshCoordinator refresher,
     IOptions<GatewayOptions> gateway,
+    TimeProvider time,
     GatewayMetrics metrics,
     ILogger<TokenReplayMiddleware> logger)
 {
     private readonly long _maxReplayBodyBytes = gateway.Value.MaxReplayBodyBytes;
+    private readonly TimeSpan _uploadRefreshWindow = gateway.Value.UploadRefreshWindow;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -52,7 +55,26 @@ public sealed class TokenReplayMiddleware(
 
     private async Task UserCallAsync(HttpContext context, Grant grant)
     {
-        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: await BufferBodyForReplayAsync(context.Request));
+        var replayable = await BufferBodyForReplayAsync(context.Request);
+        if (!replayable && grant.AccessTokenExpiresWithin(_uploadRefreshWindow, time.GetUtcNow()))
+        {
+            // A 401 after a long upload could not be answered by a replay: do not start it with a token about to lapse.
+            Log.RefreshingBeforeUpload(logger, grant.AccessTokenExpiresAt);
+            switch (await tokens.RefreshedAsync(grant, context.RequestAborted))
+            {
+                case CallToken.User refreshed:
+                    grant = refreshed.Grant;
+                    break;
+                case CallToken.Unavailable unavailable:
+                    await unavailable.Refusal.ExecuteAsync(context);
+                    return;
+                default:
+                    await Refuse.LoginRequired(context).ExecuteAsync(context);
+                    return;
+            }
+        }
+
+        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: replayable);
         context.Features.Set(call);
         await next(context);
         if (context.Response.StatusCode != StatusCodes.Status401Unauthorized)

@@ -64,7 +64,8 @@ public sealed class WebexTokenSource(
     // Start-up validation guarantees the bot's token is configured.
     private CallToken BotToken(RouteToken route) => new CallToken.Bot(route.BotName!, webex.Value.BotToken(route.BotName!)!);
 
-    private async Task<CallToken> RefreshedAsync(Grant grant, CancellationToken cancellationToken)
+    /// <summary>The grant refreshed now (through the single flight), or why it cannot be used.</summary>
+    public async Task<CallToken> RefreshedAsync(Grant grant, CancellationToken cancellationToken)
     {
         var outcome = await refresher.RefreshAsync(grant.PersonId, grant.AccessToken, RefreshTrigger.Expiry, cancellationToken);
         return outcome.Status switch

@@ -24,6 +24,10 @@ public static class Refuse
     public static readonly Refusal JsonBodyRequired = new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
         "A public bot route accepts a request body only with 'Content-Type: application/json'.", "bad_input");
 
+    /// <summary>A body above the call's limit: <c>Gateway:MaxUploadBytes</c> for a message with a file, Kestrel's otherwise.</summary>
+    public static Refusal PayloadTooLarge(long limit) => new(StatusCodes.Status413PayloadTooLarge, "payload_too_large",
+        $"The request body is larger than this call accepts: at most {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes.", "bad_input");
+
     public static readonly Refusal Tunnel = new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
         "CONNECT is not forwarded to Webex.")
     {

@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Information, "Webex answered 401 to a request whose body cannot be replayed; refreshed so the client can retry")]
     public static partial void NotReplayable(ILogger logger);
 
+    [LoggerMessage(175, LogLevel.Information, "A request body that cannot be replayed goes with a token expiring at {ExpiresAt:o}, within Gateway:UploadRefreshWindow; refreshing it first")]
+    public static partial void RefreshingBeforeUpload(ILogger logger, DateTimeOffset expiresAt);
+
     [LoggerMessage(14, LogLevel.Warning, "Redis is unavailable ({ErrorType}); serving a {Kind} this instance read recently from memory")]
     public static partial void ServedFromMemory(ILogger logger, string kind, string errorType);
 

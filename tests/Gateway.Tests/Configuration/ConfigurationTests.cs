@@ -30,6 +30,9 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
     [InlineData("Gateway:SignInLimit:Window", "2.00:00:00")]
     [InlineData("Gateway:KnownProxies:0", "not-an-address")]
     [InlineData("Gateway:KnownProxies:0", "10.0.0.0/40")]
+    [InlineData("Gateway:MaxUploadBytes", "0")]
+    [InlineData("Gateway:UploadRefreshWindow", "-00:01:00")]
+    [InlineData("Gateway:UploadRefreshWindow", "2.00:00:00")]
     public async Task A_bad_value_fails_at_start_naming_the_key(string key, string value)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();

@@ -1137,6 +1137,8 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         { "100KB-path-on-webex", 414 },
         { "100MB-content-length-on-webex", 413 },
         { "just-over-the-30MB-body-limit", 413 },
+        { "just-over-the-100MiB-upload-limit", 413 },
+        { "30MB-multipart-on-rooms", 413 },
         { "body-that-stops-arriving-within-the-replay-buffer", 408 },
         { "body-that-stops-arriving-beyond-the-replay-buffer", 408 },
     };
@@ -1166,6 +1168,8 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
             "100KB-path-on-webex" => RawHttp.Get(g, $"/webex/v1/rooms/{new string('r', 100_000)}", cookie),
             "100MB-content-length-on-webex" => Post(100_000_000, "{}"),
             "just-over-the-30MB-body-limit" => Post(30_000_001, "{}"),
+            "just-over-the-100MiB-upload-limit" => Post(100 * 1024 * 1024 + 1, "--b\r\n", "multipart/form-data; boundary=b"),
+            "30MB-multipart-on-rooms" => Post(30_000_001, "--b\r\n", "multipart/form-data; boundary=b", "/webex/v1/rooms"),
             "body-that-stops-arriving-within-the-replay-buffer" => Post(1000, "{\"roomId\":"),
             "body-that-stops-arriving-beyond-the-replay-buffer" => Post(2 * 1024 * 1024, "{\"roomId\":"),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
@@ -1175,6 +1179,11 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         var response = await RawHttp.SendAsync(g, request, TimeSpan.FromSeconds(20));
 
         Assert.True(response.Status == expected, $"{name}: expected {expected}, got {response}\n{response.Body}");
+        if (expected == 413)
+        {
+            Assert.Contains("\"payload_too_large\"", response.Body, StringComparison.Ordinal);
+        }
+
         AssertNoToken(world, response.Text, name);
         AssertOnlyWebexReached(world, evil, name);
         Assert.DoesNotContain(world.Webex.Requests, r => r.Method == "POST");
@@ -1182,8 +1191,8 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(g, "/webex/v1/people/me"), csrf: true)).StatusCode);
 
         // A Content-Length the body does not have to match: the headers come from RawHttp, the body follows as given.
-        string Post(long length, string body) =>
-            RawHttp.Request("POST", g, "/webex/v1/messages", cookie, csrf: true, body: null, "Content-Type: application/json", $"Content-Length: {length}") + body;
+        string Post(long length, string body, string type = "application/json", string target = "/webex/v1/messages") =>
+            RawHttp.Request("POST", g, target, cookie, csrf: true, body: null, $"Content-Type: {type}", $"Content-Length: {length}") + body;
     }
 
     // ───────────────────────── methods ─────────────────────────
