@@ -32,8 +32,9 @@ COUNTERS = {
     "webex_gateway_requests_rejected_total": {"reason": {"csrf", "login_required", "bad_input"}},
     "webex_gateway_upstream_responses_total": {"status_class": {"2xx", "3xx", "4xx", "5xx", "error"}},
     "webex_gateway_redis_errors_total": {},
+    "webex_gateway_rate_limited_total": {"source": {"webex", "gateway"}},
 }
-GAUGES = {"webex_gateway_grants": {}, "webex_gateway_ready": {}, "kestrel_active_connections": {}}
+GAUGES = {"webex_gateway_grants": {}, "webex_gateway_cool_downs": {}, "webex_gateway_ready": {}, "kestrel_active_connections": {}}
 HISTOGRAMS = {
     "webex_gateway_token_refresh_duration_seconds": {"trigger": COUNTERS["webex_gateway_token_refreshes_total"]["trigger"],
                                                      "outcome": COUNTERS["webex_gateway_token_refreshes_total"]["outcome"]},
@@ -268,7 +269,8 @@ for path in dashboards:
     for required in ("webex_gateway_token_refreshes_total", "webex_gateway_replays_total", "webex_gateway_redis_errors_total",
                      "webex_gateway_ready", "http_server_request_duration_seconds_bucket", "webex_gateway_grants",
                      "webex_gateway_upstream_responses_total", "webex_gateway_requests_rejected_total",
-                     "webex_gateway_lock_waits_total", "webex_gateway_token_refresh_duration_seconds_bucket"):
+                     "webex_gateway_lock_waits_total", "webex_gateway_token_refresh_duration_seconds_bucket",
+                     "webex_gateway_rate_limited_total", "webex_gateway_cool_downs"):
         if required not in path.read_text():
             error(where, f"no panel uses {required}")
     print(f"  {where}: {len(all_panels)} panels, {exprs} queries checked")

@@ -201,6 +201,7 @@ try
             "--Logging:LogLevel:Default=Warning",
             // Up to 10,000 sessions are signed in from 127.0.0.1: far beyond what one real address is allowed.
             "--Gateway:SignInLimit:PermitLimit=1000000",
+            $"--Gateway:RateLimit:PermitsPerMinute={settings.PermitsPerMinute}",
         ];
         if (apiUrl is not null)
         {

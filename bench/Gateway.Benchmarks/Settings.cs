@@ -30,7 +30,8 @@ internal sealed record Settings(
     IReadOnlyList<Scenario> Scenarios,
     int SignInParallelism,
     bool KeepTemp,
-    string Command)
+    string Command,
+    int PermitsPerMinute)
 {
     public const string Usage = "usage: Gateway.Benchmarks <published Gateway.dll> <published RawYarp.dll> [seconds] [connections]";
 
@@ -49,6 +50,7 @@ internal sealed record Settings(
           BENCH_WARMUP_TOLERANCE [0.05]  warm-up ends when two runs in a row are this close in req/s
           BENCH_SIGNIN_PARALLEL [16]     sign-ins under way at once
           BENCH_KEEP            [0]      1 keeps the temporary directory (logs, configuration, cookies)
+          BENCH_PERMITS_PER_MINUTE [0]   the gateway's Gateway:RateLimit:PermitsPerMinute (0: the per-person limit off)
         """;
 
     public static Settings Parse(string[] args)
@@ -93,7 +95,8 @@ internal sealed record Settings(
             scenarios,
             Int("BENCH_SIGNIN_PARALLEL", 16),
             Environment.GetEnvironmentVariable("BENCH_KEEP") == "1",
-            Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? $"Gateway.Benchmarks {string.Join(' ', args)}");
+            Environment.GetEnvironmentVariable("BENCH_COMMAND") ?? $"Gateway.Benchmarks {string.Join(' ', args)}",
+            Int("BENCH_PERMITS_PER_MINUTE", 0));
     }
 
     /// <summary>Every setting as the environment variables that reproduce it.</summary>
@@ -107,7 +110,8 @@ internal sealed record Settings(
         $"BENCH_WARMUP_SECONDS={WarmupSeconds}",
         $"BENCH_WARMUP_FIRST_SECONDS={WarmupFirstSeconds}",
         $"BENCH_WARMUP_RUNS={WarmupMaxRuns}",
-        $"BENCH_WARMUP_TOLERANCE={WarmupTolerance.ToString(CultureInfo.InvariantCulture)}");
+        $"BENCH_WARMUP_TOLERANCE={WarmupTolerance.ToString(CultureInfo.InvariantCulture)}",
+        $"BENCH_PERMITS_PER_MINUTE={PermitsPerMinute}");
 
     private static int Int(string name, int fallback)
     {

@@ -5,6 +5,7 @@ using WebexGateway.Configuration;
 using WebexGateway.Demo;
 using WebexGateway.Edge;
 using WebexGateway.Grants;
+using WebexGateway.Limits;
 using WebexGateway.Outbound;
 using WebexGateway.Proxy;
 using WebexGateway.Refusals;
@@ -23,6 +24,7 @@ builder.AddWebexClients();
 builder.AddGrants();
 builder.AddWebexAuthentication();
 builder.AddWebexProxy();
+builder.AddLimits();
 builder.AddGatewayCors();
 
 var app = builder.Build();

@@ -16,6 +16,7 @@ public sealed class EmulatorState
     private volatile IReadOnlySet<string> _withheldScopes = new HashSet<string>(StringComparer.Ordinal);
     private long _tokenDelayTicks;
     private int _rateLimitNextApiCalls;
+    private readonly ConcurrentDictionary<(string Person, string Resource), PersonRateLimit> _personRateLimits = new();
     private int _tokenCalls;
     private int _refreshCalls;
     private int _codeExchanges;
@@ -113,6 +114,18 @@ public sealed class EmulatorState
     {
         get => Volatile.Read(ref _rateLimitNextApiCalls);
         set => Interlocked.Exchange(ref _rateLimitNextApiCalls, Math.Max(0, value));
+    }
+
+    /// <summary>
+    /// The person's next <paramref name="times"/> calls to <paramref name="resource"/> (the first two segments of the
+    /// path, such as <c>v1/messages</c>) answer 429 with this <c>Retry-After</c> (seconds or an HTTP date; null: none).
+    /// Other people and other resources are not affected.
+    /// </summary>
+    public void RateLimit(string personId, string resource, string? retryAfter, int times = 1)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        ArgumentNullException.ThrowIfNull(resource);
+        _personRateLimits[(personId, resource.Trim('/'))] = new PersonRateLimit(retryAfter, times);
     }
 
     /// <summary>Every request except those to the OAuth endpoints (API calls and requests outside <c>/v1</c> alike), in arrival order.</summary>
@@ -252,6 +265,25 @@ public sealed class EmulatorState
                 return true;
             }
         }
+    }
+
+    /// <summary>Takes one unit of the person's limit on the resource; true, with its Retry-After, when this call must answer 429.</summary>
+    internal bool TryConsumeRateLimit(string personId, string resource, out string? retryAfter)
+    {
+        retryAfter = null;
+        if (_personRateLimits.IsEmpty || !_personRateLimits.TryGetValue((personId, resource), out var limit))
+        {
+            return false;
+        }
+
+        retryAfter = limit.RetryAfter;
+        return Interlocked.Decrement(ref limit.Remaining) >= 0;
+    }
+
+    private sealed class PersonRateLimit(string? retryAfter, int times)
+    {
+        public readonly string? RetryAfter = retryAfter;
+        public int Remaining = times;
     }
 
     private sealed class PersonCounters

@@ -43,9 +43,13 @@ internal static class WebexErrors
     public static Task UnauthorizedAsync(HttpContext context) =>
         WriteAsync(context, StatusCodes.Status401Unauthorized, InvalidTokenMessage);
 
-    public static Task TooManyRequestsAsync(HttpContext context)
+    public static Task TooManyRequestsAsync(HttpContext context, string? retryAfter = "2")
     {
-        context.Response.Headers.RetryAfter = "2";
+        if (retryAfter is not null)
+        {
+            context.Response.Headers.RetryAfter = retryAfter;
+        }
+
         return WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too many requests have been sent in a given amount of time. Please retry after the time given in the Retry-After header.");
     }
 

@@ -13,8 +13,8 @@ public abstract record CallToken
     /// <summary>The signed-in person's grant: refreshed and replayed when Webex answers 401.</summary>
     public sealed record User(Grant Grant) : CallToken;
 
-    /// <summary>A configured bot's token: never refreshed, never replayed.</summary>
-    public sealed record Bot(string Name, string AccessToken) : CallToken;
+    /// <summary>A configured bot's token: never refreshed, never replayed; with the signed-in person, unless the route is public.</summary>
+    public sealed record Bot(string Name, string AccessToken, string? PersonId = null) : CallToken;
 
     /// <summary>No session, or its person has no grant: the browser must sign in.</summary>
     public sealed record LoginRequired : CallToken;

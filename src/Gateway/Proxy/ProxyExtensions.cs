@@ -16,7 +16,7 @@ public static class ProxyExtensions
 
     /// <summary>
     /// One call on a Webex route: checked, given its token, forwarded by YARP (<see cref="WebexTransforms"/>), replayed
-    /// once when Webex answers 401, and a failed forward answered in words.
+    /// once when Webex answers 401, kept within its fair share of Webex's limits, and a failed forward answered in words.
     /// </summary>
     public static IEndpointRouteBuilder MapWebexProxy(this IEndpointRouteBuilder app)
     {
@@ -26,6 +26,7 @@ public static class ProxyExtensions
             pipeline.UseMiddleware<BodySizeLimits>();
             pipeline.UseMiddleware<UpstreamErrors>();
             pipeline.UseMiddleware<TokenReplayMiddleware>();
+            pipeline.UseMiddleware<Limits.FairShare>();
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

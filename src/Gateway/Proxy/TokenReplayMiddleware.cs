@@ -74,7 +74,11 @@ public sealed class TokenReplayMiddleware(
             }
         }
 
-        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: replayable);
+        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: replayable)
+        {
+            PersonId = grant.PersonId,
+            Caller = grant.PersonId,
+        };
         context.Features.Set(call);
         await next(context);
         if (context.Response.StatusCode != StatusCodes.Status401Unauthorized)
@@ -132,7 +136,8 @@ public sealed class TokenReplayMiddleware(
 
     private async Task BotCallAsync(HttpContext context, CallToken.Bot bot)
     {
-        context.Features.Set(new WebexCall(bot.AccessToken, holdBackUnauthorized: true));
+        // Webex counts a bot's calls against the bot's token, whoever made them: its cool-downs are the bot's.
+        context.Features.Set(new WebexCall(bot.AccessToken, holdBackUnauthorized: true) { PersonId = bot.PersonId, Caller = "bot:" + bot.Name });
         await next(context);
         if (context.Response.StatusCode == StatusCodes.Status401Unauthorized)
         {

@@ -11,4 +11,13 @@ public sealed class WebexCall(string accessToken, bool holdBackUnauthorized)
     /// can answer in its place: by replaying the request, or for a bot, with a 502.
     /// </summary>
     public bool HoldBackUnauthorized { get; set; } = holdBackUnauthorized;
+
+    /// <summary>The signed-in person the call is made for, when there is one (a public bot route has none).</summary>
+    public string? PersonId { get; init; }
+
+    /// <summary>Whose Webex quota the call spends: the person's, or on a bot route the bot's (<c>bot:&lt;name&gt;</c>).</summary>
+    public string? Caller { get; init; }
+
+    /// <summary>Whether the call passed the gateway's limits once: a replay is not counted again.</summary>
+    public bool Admitted { get; set; }
 }

@@ -46,7 +46,7 @@ public sealed class WebexTokenSource(
             GatewayTelemetry.TagUser(context, grant.PersonId);
             if (route.Kind == RouteTokenKind.Bot)
             {
-                return BotToken(route);
+                return BotToken(route, grant.PersonId);
             }
 
             return grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow())
@@ -62,7 +62,8 @@ public sealed class WebexTokenSource(
     }
 
     // Start-up validation guarantees the bot's token is configured.
-    private CallToken BotToken(RouteToken route) => new CallToken.Bot(route.BotName!, webex.Value.BotToken(route.BotName!)!);
+    private CallToken BotToken(RouteToken route, string? personId = null) =>
+        new CallToken.Bot(route.BotName!, webex.Value.BotToken(route.BotName!)!, personId);
 
     /// <summary>The grant refreshed now (through the single flight), or why it cannot be used.</summary>
     public async Task<CallToken> RefreshedAsync(Grant grant, CancellationToken cancellationToken)

@@ -25,6 +25,9 @@ public sealed class Refusal(int status, string error, string message, string? me
     /// <summary>For <c>login_required</c>: where the browser signs in.</summary>
     public string? LoginUrl { get; init; }
 
+    /// <summary>For <c>rate_limited</c>: whose limit it is (<c>webex</c> or <c>gateway</c>); the body then also gives <c>retryAfter</c>.</summary>
+    public string? Source { get; init; }
+
     /// <summary>Sent as <c>Allow</c> with a 405.</summary>
     public string? Allow { get; init; }
 
@@ -49,14 +52,16 @@ public sealed class Refusal(int status, string error, string message, string? me
             response.Headers.Allow = Allow;
         }
 
-        return response.WriteAsJsonAsync(new RefusalBody(Error, Message, LoginUrl), RefusalJsonContext.Default.RefusalBody, "application/json; charset=utf-8");
+        return response.WriteAsJsonAsync(new RefusalBody(Error, Message, LoginUrl, Source, Source is null ? null : RetryAfterSeconds), RefusalJsonContext.Default.RefusalBody, "application/json; charset=utf-8");
     }
 }
 
 internal sealed record RefusalBody(
     [property: JsonPropertyName("error")] string Error,
     [property: JsonPropertyName("message")] string Message,
-    [property: JsonPropertyName("loginUrl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LoginUrl);
+    [property: JsonPropertyName("loginUrl"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LoginUrl,
+    [property: JsonPropertyName("source"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Source = null,
+    [property: JsonPropertyName("retryAfter"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RetryAfter = null);
 
 [JsonSerializable(typeof(RefusalBody))]
 internal sealed partial class RefusalJsonContext : JsonSerializerContext;

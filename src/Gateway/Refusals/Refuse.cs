@@ -67,6 +67,19 @@ public static class Refuse
         $"Webex rejected the token of the bot '{bot}': it is invalid or was revoked. Ask the gateway's operators to check Webex:Bots:{bot}:Token.",
         "bot_token_invalid");
 
+    /// <summary>
+    /// A call not sent to Webex: its caller is cooling down from Webex's own 429 on that resource (<c>webex</c>), or its
+    /// person used up <c>Gateway:RateLimit:PermitsPerMinute</c> (<c>gateway</c>). Counted in <c>webex_gateway.rate_limited</c>.
+    /// </summary>
+    public static Refusal RateLimited(string source, TimeSpan retryAfter) => new(StatusCodes.Status429TooManyRequests, "rate_limited",
+        source == "webex"
+            ? "Webex asked to slow down calls to this resource; try again after Retry-After seconds."
+            : "Too many calls to Webex from this person in the last minute; try again after Retry-After seconds.")
+    {
+        Source = source,
+        RetryAfterSeconds = (int)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, int.MaxValue),
+    };
+
     /// <summary>YARP's empty 502, 503 or 504 for a forward that failed, said in words; <paramref name="toWebex"/> is false on an app route.</summary>
     public static Refusal UpstreamFailed(int status, bool toWebex) => status switch
     {

@@ -27,5 +27,14 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
 
     public RedisKey UsedState(string stateHash) => $"{_prefix}oauth-state:{stateHash}";
 
+    /// <summary>Webex answered a caller's call to a resource (<c>v1/messages</c>) 429: expires with its Retry-After.</summary>
+    public RedisKey CoolDown(string caller, string resource) => $"{_prefix}cooldown:{caller}:{resource}";
+
+    /// <summary>A sorted set: the cool-downs (<c>caller:resource</c>) scored by when they end, for the gauge.</summary>
+    public RedisKey CoolDownsByExpiry => $"{_prefix}cooldowns:by-expiry";
+
+    /// <summary>The partition of a person's shared per-minute limit (RedisRateLimiting names its keys after it).</summary>
+    public string RateLimitPartition(string personId) => $"{_prefix}rate:{personId}";
+
     public RedisKey DataProtectionKeys => $"{_prefix}data-protection-keys";
 }

@@ -22,6 +22,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _upstreamResponses;
     private readonly Counter<long> _redisErrors;
+    private readonly Counter<long> _rateLimited;
 
     public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
@@ -35,6 +36,8 @@ public sealed class GatewayMetrics
         _rejected = meter.CreateCounter<long>("webex_gateway.requests_rejected", description: "Requests the gateway refused itself, by reason.");
         _upstreamResponses = meter.CreateCounter<long>("webex_gateway.upstream_responses", description: "Webex answers to proxied calls, by status class.");
         _redisErrors = meter.CreateCounter<long>("webex_gateway.redis_errors", description: "Redis operations that failed, by operation.");
+        _rateLimited = meter.CreateCounter<long>("webex_gateway.rate_limited", description: "Webex calls answered 429, by whose limit: webex (Webex's own 429 or a cool-down after one) or gateway (the per-person limit).");
+        meter.CreateObservableGauge("webex_gateway.cool_downs", () => CountCoolDowns(redis, keys, time), description: "Cool-downs after a Webex 429 in force, over all instances.");
         meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
         meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys, time), description: "Grants stored.");
     }
@@ -63,6 +66,8 @@ public sealed class GatewayMetrics
     public void UpstreamResponse(int? statusCode) => _upstreamResponses.Add(1, new KeyValuePair<string, object?>(
         "status_class", statusCode is { } code and >= 100 and < 600 ? StatusClasses[(code / 100) - 1] : "error"));
 
+    public void RateLimited(string source) => _rateLimited.Add(1, new KeyValuePair<string, object?>("source", source));
+
     public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>A stable pseudonym of a Webex person id for traces: the same person, never their id, email or token.</summary>
@@ -81,6 +86,24 @@ public sealed class GatewayMetrics
         {
             var live = redis.GetDatabase().SortedSetLength(keys.GrantsByRefreshExpiry, time.GetUtcNow().ToUnixTimeSeconds(), double.PositiveInfinity, Exclude.Start);
             return [new Measurement<long>(live)];
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            return [];
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> CountCoolDowns(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
+    {
+        if (!redis.IsConnected)
+        {
+            return [];
+        }
+
+        try
+        {
+            var inForce = redis.GetDatabase().SortedSetLength(keys.CoolDownsByExpiry, time.GetUtcNow().ToUnixTimeSeconds(), double.PositiveInfinity, Exclude.Start);
+            return [new Measurement<long>(inForce)];
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {

@@ -85,6 +85,12 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
             return;
         }
 
+        if (segments.Count >= 2 && state.TryConsumeRateLimit(caller.Id, segments[0] + "/" + segments[1], out var retryAfter))
+        {
+            await WebexErrors.TooManyRequestsAsync(context, retryAfter);
+            return;
+        }
+
         await DispatchAsync(_api, context, segments, caller);
     }
 

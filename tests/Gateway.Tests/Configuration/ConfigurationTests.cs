@@ -33,6 +33,9 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
     [InlineData("Gateway:MaxUploadBytes", "0")]
     [InlineData("Gateway:UploadRefreshWindow", "-00:01:00")]
     [InlineData("Gateway:UploadRefreshWindow", "2.00:00:00")]
+    [InlineData("Gateway:RateLimit:PermitsPerMinute", "-1")]
+    [InlineData("Gateway:RateLimit:DefaultRetryAfter", "00:00:00")]
+    [InlineData("Gateway:RateLimit:MaxRetryAfter", "2.00:00:00")]
     public async Task A_bad_value_fails_at_start_naming_the_key(string key, string value)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
