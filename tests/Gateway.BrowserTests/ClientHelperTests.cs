@@ -153,6 +153,158 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
         demo.AssertNoPageErrors();
     }
 
+    /// <summary>
+    /// upload() sends a file with progress and resolves to the created message; contentUrl() turns its Webex contents URL
+    /// into the gateway's path; download() waits out one 423 Locked (Webex scanning the file) and gives up on a second.
+    /// </summary>
+    [SkippableFact]
+    public async Task Upload_then_download_waits_out_one_423_locked()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-files");
+        await demo.SignInAsync();
+        var roomId = demo.World.Webex.RoomIdsFor(demo.Person.Id)[3];
+
+        var sent = await demo.Page.EvaluateAsync<JsonElement>("""
+            async roomId => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              const webex = createWebexGateway();
+              const bytes = new Uint8Array(200000).map((_, i) => (i * 7) % 251);
+              const progress = [];
+              const message = await webex.upload(roomId, new File([bytes], 'notes.bin', { type: 'application/octet-stream' }),
+                { text: 'the notes', onProgress: p => progress.push(p) });
+              return { message, path: webex.contentUrl(message.files[0]), last: progress[progress.length - 1] };
+            }
+            """, roomId);
+
+        var message = sent.GetProperty("message");
+        Assert.Equal("the notes", message.GetProperty("text").GetString());
+        Assert.Equal(roomId, message.GetProperty("roomId").GetString());
+        var path = sent.GetProperty("path").GetString()!;
+        Assert.Matches("^/webex/v1/contents/[^/]+$", path);
+        var last = sent.GetProperty("last");
+        Assert.True(last.GetProperty("total").GetInt64() >= 200_000);
+        Assert.Equal(last.GetProperty("total").GetInt64(), last.GetProperty("loaded").GetInt64());
+        var contentId = Uri.UnescapeDataString(path.Split('/')[^1]);
+        Assert.Equal(200_000, demo.World.Webex.Content(contentId)!.Length);
+
+        demo.World.Webex.LockContent(contentId, 1, 1);
+        var gets = ContentGets(demo, contentId);
+        var started = DateTimeOffset.UtcNow;
+        var read = await demo.Page.EvaluateAsync<JsonElement>("""
+            async url => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              const response = await createWebexGateway().download(url);
+              const bytes = new Uint8Array(await response.arrayBuffer());
+              return { length: bytes.length, same: bytes.every((b, i) => b === (i * 7) % 251) };
+            }
+            """, message.GetProperty("files")[0].GetString());
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(1), "the retry came before Retry-After");
+        Assert.Equal(200_000, read.GetProperty("length").GetInt32());
+        Assert.True(read.GetProperty("same").GetBoolean());
+        Assert.Equal(gets + 2, ContentGets(demo, contentId)); // 423, then 200
+
+        demo.World.Webex.LockContent(contentId, 2, 1);
+        var refused = await demo.Page.EvaluateAsync<JsonElement>("""
+            async path => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              try { await createWebexGateway().download(path); } catch (e) { return { status: e.status, name: e.name }; }
+              return { status: 0 };
+            }
+            """, path);
+        Assert.Equal(423, refused.GetProperty("status").GetInt32());
+        Assert.Equal("WebexGatewayError", refused.GetProperty("name").GetString());
+        Assert.Equal(gets + 4, ContentGets(demo, contentId)); // once retried, never more
+        demo.AssertNoPageErrors();
+    }
+
+    [SkippableFact]
+    public async Task Content_url_maps_webex_contents_to_the_gateway_and_refuses_other_sites()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-content-url");
+        await demo.Page.GotoAsync("/");
+        var cases = new Dictionary<string, string>
+        {
+            ["https://webexapis.com/v1/contents/Y2lzY29zcGFyazovL3VzL0NPTlRFTlQvYWJj"] = "/webex/v1/contents/Y2lzY29zcGFyazovL3VzL0NPTlRFTlQvYWJj",
+            ["https://webexapis.com/v1/contents/abc?allow=dlpUnchecked"] = "/webex/v1/contents/abc?allow=dlpUnchecked",
+            [demo.World.Emulator.BaseUrl.ToString().TrimEnd('/') + "/v1/contents/a%2Bb"] = "/webex/v1/contents/a%2Bb",
+            ["/webex/v1/contents/abc"] = "/webex/v1/contents/abc",
+            ["https://evil.example/file.png"] = "unsafe_url",
+            ["//evil.example/v1/contents/abc"] = "unsafe_url",
+            ["javascript:alert(1)"] = "unsafe_url",
+        };
+
+        var results = await demo.Page.EvaluateAsync<Dictionary<string, string>>("""
+            async urls => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              const webex = createWebexGateway();
+              const results = {};
+              for (const url of urls) {
+                try { results[url] = webex.contentUrl(url); } catch (e) { results[url] = e.code; }
+              }
+              return results;
+            }
+            """, cases.Keys.ToArray());
+
+        Assert.Equal(cases, results);
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>Webex answers a GET 429 twice (Retry-After: 1): the helper waits each time and the third call succeeds.</summary>
+    [SkippableFact]
+    public async Task A_get_answered_429_twice_then_200_succeeds()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-429-twice");
+        await demo.SignInAsync();
+        demo.World.Webex.RateLimit(demo.Person.Id, "v1/rooms", "1", times: 2);
+        var started = DateTimeOffset.UtcNow;
+
+        var result = await RoomsWithRateLimitAsync(demo);
+
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("error").ValueKind);
+        Assert.Equal(3, result.GetProperty("rooms").GetInt32());
+        Assert.Equal(0, result.GetProperty("rateLimited").GetArrayLength());
+        Assert.Equal(3, demo.World.Webex.Requests.Count(r => r.RawTarget == "/v1/rooms?max=3"));
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(2), "a retry came before Retry-After");
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>Webex keeps answering 429: after two retries the call fails with the 429 and onRateLimited is told once.</summary>
+    [SkippableFact]
+    public async Task A_persistent_429_calls_on_rate_limited()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-429-persistent");
+        await demo.SignInAsync();
+        demo.World.Webex.RateLimit(demo.Person.Id, "v1/rooms", "1", times: 10);
+
+        var result = await RoomsWithRateLimitAsync(demo);
+
+        Assert.Equal(429, result.GetProperty("error").GetProperty("status").GetInt32());
+        var told = Assert.Single(result.GetProperty("rateLimited").EnumerateArray());
+        Assert.Equal(429, told.GetProperty("status").GetInt32());
+        Assert.Equal(1, told.GetProperty("retryAfter").GetInt32());
+        Assert.EndsWith("/webex/v1/rooms?max=3", told.GetProperty("url").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, demo.World.Webex.Requests.Count(r => r.RawTarget == "/v1/rooms?max=3"));
+        demo.AssertNoPageErrors();
+    }
+
+    private static Task<JsonElement> RoomsWithRateLimitAsync(DemoPage demo) => demo.Page.EvaluateAsync<JsonElement>("""
+        async () => {
+          const { createWebexGateway } = await import('/webex-gateway.js');
+          const rateLimited = [];
+          const webex = createWebexGateway({ onRateLimited: info => rateLimited.push(info) });
+          try {
+            const body = await webex.getJson('/v1/rooms?max=3');
+            return { rooms: body.items.length, rateLimited, error: null };
+          } catch (e) {
+            return { rateLimited, error: { status: e.status, code: e.code ?? null } };
+          }
+        }
+        """);
+
+    private static int ContentGets(DemoPage demo, string contentId) => demo.World.Webex.Requests.Count(r =>
+        r.Method == "GET" && r.RawTarget.StartsWith("/v1/contents/", StringComparison.Ordinal)
+        && Uri.UnescapeDataString(r.RawTarget["/v1/contents/".Length..]) == contentId);
+
     /// <summary>Requests the page makes to anywhere but the gateway, and dialogs it opens; evil.example is never reached.</summary>
     private static async Task<ConcurrentQueue<string>> WatchOffGatewayAsync(DemoPage demo)
     {

@@ -6,6 +6,8 @@
 //   if (!me) webex.login();                         // to the consent page and back here
 //   for await (const room of webex.paginate('/v1/rooms?max=50')) console.log(room.title);
 //   await webex.postJson('/v1/messages', { roomId, text: 'Hello' });
+//   await webex.upload(roomId, file, { text: 'A file', onProgress: ({ loaded, total }) => console.log(loaded / total) });
+//   img.src = webex.contentUrl(message.files[0]);  // a Webex contents URL -> the gateway's /webex/v1/contents/{id}
 //
 // The browser never sees a Webex token: the gateway's session cookie goes with every call (credentials: 'include'),
 // and every call to /webex/* carries the gateway's CSRF header (X-CSRF: 1).
@@ -35,11 +37,15 @@ export function nextLink(response) {
 }
 
 /**
- * @param {{ baseUrl?: string, onLoginRequired?: (loginUrl: string) => void }} [options]
+ * @param {{ baseUrl?: string, onLoginRequired?: (loginUrl: string) => void,
+ *           onRateLimited?: (info: { status: number, retryAfter: number | null, source?: string, url: string }) => void,
+ *           maxRetryWait?: number }} [options]
  *   baseUrl: where the gateway is ('' when it serves this page too).
  *   onLoginRequired: called with the gateway's loginUrl when a call needs a sign-in; by default the page goes there.
+ *   onRateLimited: called when a GET or HEAD is still answered 429 after two retries (or Retry-After is too long to wait).
+ *   maxRetryWait: the longest Retry-After (seconds) worth waiting for in the page; longer ones give up at once (60).
  */
-export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
+export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimited, maxRetryWait = 60 } = {}) {
   const base = String(baseUrl).replace(/\/+$/, '');
   const isAbsolute = url => /^[a-z][a-z0-9+.-]*:/i.test(url);
   const here = () => (globalThis.location ? globalThis.location.href : undefined);
@@ -74,6 +80,17 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
     return new WebexGatewayError('Sign in with Webex first.', { status: 401, code: 'login_required', loginUrl: target });
   };
 
+  // Retry-After in seconds (a number or an HTTP date), null when absent or unreadable.
+  const retryAfterOf = response => {
+    const value = response.headers.get('Retry-After');
+    if (!value) return null;
+    if (/^\s*\d+\s*$/.test(value)) return Number(value);
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  };
+  // A little past Retry-After, so the retry does not arrive while the cool-down is still in force.
+  const waitFor = seconds => new Promise(resolve => setTimeout(resolve, seconds * 1000 + 250));
+
   const readJson = async response => {
     const text = await response.text();
     if (!text) return undefined;
@@ -100,6 +117,25 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
    * A loginUrl or an absolute `path` off the gateway rejects with code 'unsafe_url' instead, nothing called or visited.
    */
   async function webexFetch(path, init = {}) {
+    const url = webexUrl(path);
+    const method = (init.method || (init.json !== undefined ? 'POST' : 'GET')).toUpperCase();
+    for (let retries = 0; ; retries++) {
+      const response = await send(url, init);
+      if (response.status !== 429 || (method !== 'GET' && method !== 'HEAD')) return response;
+      const wait = retryAfterOf(response) ?? 1;
+      if (retries < 2 && wait <= maxRetryWait) {
+        await waitFor(wait);
+        continue;
+      }
+      if (onRateLimited) {
+        const body = method === 'HEAD' ? undefined : await readJson(response.clone());
+        onRateLimited({ status: 429, retryAfter: retryAfterOf(response), source: body && body.source, url });
+      }
+      return response;
+    }
+  }
+
+  async function send(url, init) {
     const { json, ...rest } = init;
     const headers = new Headers(rest.headers);
     headers.set('X-CSRF', '1');
@@ -109,12 +145,92 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
       if (!rest.method) rest.method = 'POST';
       headers.set('Content-Type', 'application/json');
     }
-    const response = await globalThis.fetch(webexUrl(path), { ...rest, headers, credentials: 'include' });
+    const response = await globalThis.fetch(url, { ...rest, headers, credentials: 'include' });
+    await checkLogin(response);
+    return response;
+  }
+
+  const checkLogin = async response => {
     if (response.status === 401) {
       const body = await readJson(response.clone());
       if (body && body.error === 'login_required') throw loginRequired(body.loginUrl, body);
     }
-    return response;
+  };
+
+  /**
+   * The gateway path of a file: a Webex contents URL ('https://webexapis.com/v1/contents/{id}', or the contents URL of
+   * any Webex API address) becomes '{base}/webex/v1/contents/{id}', which <img src> and <a href download> can use (the
+   * gateway lets its own pages read contents without X-CSRF). A path or URL already on the gateway is returned as it
+   * is; anything else rejects with code 'unsafe_url'.
+   */
+  function contentUrl(url) {
+    const text = typeof url === 'string' ? url.trim() : '';
+    const webex = /^https?:\/\/[^/?#\\]+(?:\/[^?#]*)?\/v1\/contents\/([^/?#]+)(\?[^#]*)?$/i.exec(text);
+    if (webex) return `${base}/webex/v1/contents/${webex[1]}${webex[2] || ''}`;
+    return gatewayUrl(onGateway(text, 'the file URL'));
+  }
+
+  /**
+   * A file's answer (see contentUrl for `url`): the Response of a 2xx. A 423 Locked (Webex still scanning the file) is
+   * retried once after its Retry-After; any other answer rejects with a WebexGatewayError (423, 428, 404, ...).
+   */
+  async function download(url, init = {}) {
+    const target = contentUrl(url);
+    const headers = new Headers(init.headers);
+    if (!headers.has('Accept')) headers.set('Accept', '*/*');
+    for (let attempt = 0; ; attempt++) {
+      const response = await webexFetch(target, { ...init, headers });
+      if (response.ok) return response;
+      const wait = retryAfterOf(response);
+      if (response.status === 423 && attempt === 0 && wait !== null && wait <= maxRetryWait) {
+        await response.body?.cancel();
+        await waitFor(wait);
+        continue;
+      }
+      throw await failure(response);
+    }
+  }
+
+  /**
+   * Posts a message with one file (multipart) to the room: resolves to the created message, rejects with a
+   * WebexGatewayError on any other answer (413 payload_too_large above the gateway's upload limit, 401 login_required,
+   * ...). onProgress({ loaded, total }) follows the upload (XMLHttpRequest: fetch() reports no upload progress).
+   */
+  function upload(roomId, file, { text, markdown, onProgress, signal } = {}) {
+    const form = new FormData();
+    form.append('roomId', roomId);
+    if (text) form.append('text', text);
+    if (markdown) form.append('markdown', markdown);
+    form.append('files', file, file.name || 'file');
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', webexUrl('/v1/messages'));
+      xhr.withCredentials = true;
+      xhr.setRequestHeader('X-CSRF', '1');
+      xhr.setRequestHeader('Accept', 'application/json');
+      if (onProgress) {
+        xhr.upload.onprogress = event => onProgress({ loaded: event.loaded, total: event.lengthComputable ? event.total : file.size });
+      }
+      xhr.onload = async () => {
+        try {
+          const headers = new Headers();
+          for (const line of xhr.getAllResponseHeaders().trim().split(/[\r\n]+/)) {
+            const colon = line.indexOf(':');
+            if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+          }
+          const response = new Response(xhr.responseText || null, { status: xhr.status, statusText: xhr.statusText, headers });
+          await checkLogin(response);
+          if (!response.ok) throw await failure(response);
+          resolve(await readJson(response));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      xhr.onerror = () => reject(new WebexGatewayError('The gateway could not be reached.', { code: 'network_error' }));
+      xhr.onabort = () => reject(new WebexGatewayError('The upload was cancelled.', { code: 'aborted' }));
+      if (signal) signal.addEventListener('abort', () => xhr.abort(), { once: true });
+      xhr.send(form);
+    });
   }
 
   /** The JSON of a successful call; any other answer rejects with a WebexGatewayError. */
@@ -141,6 +257,9 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired } = {}) {
     getJson,
     postJson: (path, body, init = {}) => getJson(path, { ...init, method: 'POST', json: body }),
     page,
+    contentUrl,
+    download,
+    upload,
 
     /** Every item of a Webex list, page after page, following Link rel="next". */
     async *paginate(path, init = {}) {
