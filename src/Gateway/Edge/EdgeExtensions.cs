@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
+using WebexGateway.Proxy;
+using WebexGateway.Refusals;
 
 namespace WebexGateway.Edge;
 
@@ -70,6 +72,10 @@ public static class EdgeExtensions
         }
 
         app.UseMiddleware<SecurityHeaders>();
+
+        // Not only the Webex routes: a static folder's trailing-slash redirect would echo an encoded "..", and no page
+        // of the gateway or its apps is reached through one.
+        app.Use((context, next) => RequestChecks.HasDotSegment(context) ? Refuse.DotSegments.ExecuteAsync(context) : next(context));
         return app;
     }
 }

@@ -70,6 +70,12 @@ public sealed class EmbeddedRedisServer : IDisposable
         // Garnet throws on a second Dispose.
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // With a commit per write that nobody waits for, the last writes may still be in memory: a stop must not lose them.
+            using (var commit = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            {
+                _server.Store.CommitAOFAsync(commit.Token).AsTask().Wait(commit.Token);
+            }
+
             _server.Dispose();
         }
     }
