@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
-using WebexGateway.Proxy;
-using WebexGateway.Refusals;
 
 namespace WebexGateway.Edge;
 
@@ -73,9 +71,7 @@ public static class EdgeExtensions
 
         app.UseMiddleware<SecurityHeaders>();
 
-        // Not only the Webex routes: a static folder's trailing-slash redirect would echo an encoded "..", and no page
-        // of the gateway or its apps is reached through one.
-        app.Use((context, next) => RequestChecks.HasDotSegment(context) ? Refuse.DotSegments.ExecuteAsync(context) : next(context));
+        app.UseMiddleware<DotSegments>();
         return app;
     }
 }

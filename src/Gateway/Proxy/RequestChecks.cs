@@ -49,11 +49,6 @@ public sealed class RequestChecks(RequestDelegate next, WebSocketOrigins webSock
             }
         }
 
-        if (HasDotSegment(context))
-        {
-            return Refuse.DotSegments.ExecuteAsync(context);
-        }
-
         if (route.Kind == RouteTokenKind.Bot)
         {
             var proxied = context.GetReverseProxyFeature().Route;
@@ -90,35 +85,5 @@ public sealed class RequestChecks(RequestDelegate next, WebSocketOrigins webSock
                  && MediaTypeHeaderValue.TryParse(request.Headers.ContentType[0], out var type)
                  && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
                  && type.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)));
-    }
-
-    /// <summary>
-    /// True when the raw path holds a <c>.</c> or <c>..</c> segment, literal or percent-encoded. The raw target is forwarded
-    /// as it came, so such a segment would reach Webex unresolved; refusing it keeps every call inside the API's path space.
-    /// </summary>
-    public static bool HasDotSegment(HttpContext context)
-    {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var query = raw.IndexOf('?');
-        var path = query < 0 ? raw.AsSpan() : raw.AsSpan(0, query);
-        if (!path.Contains('.') && !path.Contains("%2e", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        // Encoded slashes count as separators here: a server behind Webex's edge may decode them.
-        var decoded = path.ToString()
-            .Replace("%2f", "/", StringComparison.OrdinalIgnoreCase)
-            .Replace("%5c", "/", StringComparison.OrdinalIgnoreCase)
-            .Replace("%2e", ".", StringComparison.OrdinalIgnoreCase);
-        foreach (var segment in decoded.Split('/', '\\'))
-        {
-            if (segment is "." or "..")
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }
