@@ -4,6 +4,7 @@ using WebexGateway.Auth;
 using WebexGateway.Configuration;
 using WebexGateway.Demo;
 using WebexGateway.Edge;
+using WebexGateway.Events;
 using WebexGateway.Grants;
 using WebexGateway.Limits;
 using WebexGateway.Outbound;
@@ -25,6 +26,7 @@ builder.AddGrants();
 builder.AddWebexAuthentication();
 builder.AddWebexProxy();
 builder.AddLimits();
+builder.AddLiveEvents();
 builder.AddGatewayCors();
 
 var app = builder.Build();
@@ -41,6 +43,7 @@ app.UseWebexAuthentication();
 app.MapDefaultEndpoints();
 app.MapAuthApi();
 app.MapWebexProxy();
+app.MapLiveEvents();
 
 app.Run();
 

@@ -98,7 +98,7 @@ public static class AuthApi
         // logout already ended (its grant is gone or another sign-in's) ends only itself.
         if (await signedIn.GetAsync(context) is { } grant)
         {
-            await grants.DeleteAsync(grant.PersonId);
+            await grants.DeleteAsync(grant.PersonId, grant);
             Log.SignedOut(logger, await sessions.RemoveAllOfAsync(grant.PersonId));
         }
 

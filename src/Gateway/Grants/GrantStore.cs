@@ -54,9 +54,13 @@ public sealed class GrantStore
     private readonly IDataProtector _protector;
     private readonly int _waitForReplicas;
 
+    /// <summary>Resolved on first use: followers may themselves need the grant store.</summary>
+    private readonly Lazy<IGrantFollower[]> _followers;
+
     public GrantStore(IConnectionMultiplexer redis, RedisKeys keys, IDataProtectionProvider protection, TimeProvider time,
-        RecordCache cache, IOptions<RedisOptions> redisOptions, ILogger<GrantStore> logger)
+        RecordCache cache, IOptions<RedisOptions> redisOptions, IServiceProvider services, ILogger<GrantStore> logger)
     {
+        _followers = new Lazy<IGrantFollower[]>(() => [.. services.GetServices<IGrantFollower>()]);
         _waitForReplicas = redisOptions.Value.WaitForReplicas;
         _redis = redis;
         _keys = keys;
@@ -114,6 +118,11 @@ public sealed class GrantStore
             var stored = grant with { Generation = generation };
             if (await ReplaceAsync(found, stored))
             {
+                foreach (var follower in _followers.Value)
+                {
+                    await follower.SignedInAsync(stored);
+                }
+
                 return stored;
             }
 
@@ -126,11 +135,16 @@ public sealed class GrantStore
         }
     }
 
-    public async Task DeleteAsync(string personId)
+    /// <summary>Deletes the person's grant on every instance; <paramref name="last"/> is the grant as the caller knew it.</summary>
+    public async Task DeleteAsync(string personId, Grant? last = null)
     {
         var db = _redis.GetDatabase();
         await Task.WhenAll(db.KeyDeleteAsync(_keys.Grant(personId)), db.SortedSetRemoveAsync(_keys.GrantsByRefreshExpiry, personId));
         await _cache.DeletedAsync(CacheKey(personId));
+        foreach (var follower in _followers.Value)
+        {
+            await follower.DeletedAsync(personId, last);
+        }
     }
 
     /// <summary>The people whose refresh token expires before <paramref name="before"/>.</summary>

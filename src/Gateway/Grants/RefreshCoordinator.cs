@@ -206,7 +206,7 @@ public sealed class RefreshCoordinator(
         }
         catch (TokenEndpointException e) when (e.Failure == TokenFailure.InvalidGrant)
         {
-            await grants.DeleteAsync(personId);
+            await grants.DeleteAsync(personId, current);
             Log.GrantRevoked(logger, e.TrackingId);
             return new RefreshOutcome(RefreshStatus.LoginRequired, "invalid_grant", Reason: "Webex no longer accepts the grant");
         }

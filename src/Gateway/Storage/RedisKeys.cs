@@ -37,4 +37,11 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
     public string RateLimitPartition(string personId) => $"{_prefix}rate:{personId}";
 
     public RedisKey DataProtectionKeys => $"{_prefix}data-protection-keys";
+
+    // A person's event keys share one hash tag, so a script can touch them together on a cluster.
+    public RedisKey EventLog(string personId) => $"{_prefix}events:{{{personId}}}:log";
+
+    public RedisKey EventSequence(string personId) => $"{_prefix}events:{{{personId}}}:position";
+
+    public RedisKey EventSeen(string personId, string eventId) => $"{_prefix}events:{{{personId}}}:seen:{eventId}";
 }
