@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(WebexGateway.Micro.RequestPathChecks).Assembly).Run(args);
