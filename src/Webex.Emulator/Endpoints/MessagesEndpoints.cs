@@ -404,9 +404,11 @@ internal static class MessagesEndpoints
 
     private static Task DeleteAsync(RequestContext r)
     {
-        if (!r.State.Data.DeleteMessage(r.Me.Id, r.Args[0]))
+        if (r.State.Data.DeleteMessage(r.Me.Id, r.Args[0], out var forbidden) is null)
         {
-            return WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
+            return forbidden
+                ? WebexErrors.WriteAsync(r.Http, StatusCodes.Status403Forbidden, "The request is understood, but it has been refused or access is not allowed.", "Only the sender may delete a message.")
+                : WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
         }
 
         r.Http.Response.StatusCode = StatusCodes.Status204NoContent;
