@@ -110,19 +110,27 @@ internal static class MembershipsEndpoints
                 return;
         }
 
+        Publish(r, "created", membership!, r.State.Data.MemberIds(membership!.RoomId));
         await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, membership);
     }
 
     private static Task DeleteAsync(RequestContext r)
     {
-        if (r.State.Data.RemoveMembership(r.Me.Id, r.Args[0], out _) is null)
+        if (r.State.Data.RemoveMembership(r.Me.Id, r.Args[0], out var membersBefore) is not { } membership)
         {
             return NotFoundAsync(r);
         }
 
+        // The person removed is told too.
+        Publish(r, "deleted", membership, membersBefore);
+
         r.Http.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }
+
+    private static void Publish(RequestContext r, string @event, WebexMembership membership, IReadOnlyList<string> recipients) =>
+        r.State.Deliverer.Publish(new WebhookEvent(
+            "memberships", @event, r.Me.Id, membership.RoomId, membership.RoomType, membership.PersonId, membership.PersonEmail, membership, recipients));
 
     private static Task NotFoundAsync(RequestContext r) => WebexErrors.NotFoundAsync(r.Http, "Could not find a membership with provided ID.");
 }
