@@ -27,6 +27,7 @@ public sealed class EmulatorState
         OAuth = new OAuthStore(settings);
         Data = new WebexData(settings);
         Contents = new ContentStore();
+        Webhooks = new WebhookStore();
         _consent = consent;
     }
 
@@ -155,6 +156,8 @@ public sealed class EmulatorState
     internal WebexData Data { get; }
 
     internal ContentStore Contents { get; }
+
+    internal WebhookStore Webhooks { get; }
 
     /// <summary>A file posted with a message (multipart), by the id at the end of its <c>/v1/contents/{id}</c> URL; null when unknown.</summary>
     public EmulatorContent? Content(string contentId)

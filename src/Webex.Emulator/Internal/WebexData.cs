@@ -56,8 +56,8 @@ internal sealed class WebexData
     /// <summary>A signed-in person's seeded rooms; empty for anyone else.</summary>
     public IReadOnlyList<string> SeededRoomIdsOf(string personId) => _seededRoomIds.GetValueOrDefault(personId) ?? [];
 
-    // Webex timestamps have millisecond precision.
-    private DateTimeOffset Now
+    /// <summary>The time now, to Webex's millisecond precision.</summary>
+    public DateTimeOffset Now
     {
         get
         {
