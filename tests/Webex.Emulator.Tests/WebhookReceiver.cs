@@ -16,6 +16,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Received> _received = new();
     private volatile int _status = StatusCodes.Status200OK;
+    private TaskCompletionSource? _hold;
 
     private WebhookReceiver(WebApplication app, Uri baseUrl)
     {
@@ -33,6 +34,14 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     }
 
     public IReadOnlyList<Received> Requests => [.. _received];
+
+    /// <summary>From now on, requests are kept waiting (after being recorded) until <see cref="Release"/>.</summary>
+    public void Hold() => Volatile.Write(ref _hold, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void Release() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
+
+    /// <summary>What reached <paramref name="path"/>, in arrival order.</summary>
+    public IReadOnlyList<Received> At(string path) => [.. _received.Where(r => r.PathAndQuery == path)];
 
     public Uri Target(string path) => new(BaseUrl, path);
 
@@ -52,6 +61,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 context.Request.ContentType,
                 context.Request.Headers["X-Spark-Signature"].ToString(),
                 body.ToArray()));
+            if (Volatile.Read(ref receiver._hold) is { } hold)
+            {
+                await hold.Task.WaitAsync(context.RequestAborted);
+            }
+
             context.Response.StatusCode = receiver._status;
         });
         await app.StartAsync();
@@ -62,6 +76,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Release();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

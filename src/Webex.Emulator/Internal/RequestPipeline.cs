@@ -59,6 +59,7 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         RoomsEndpoints.Map(router);
         MessagesEndpoints.Map(router);
         ContentsEndpoints.Map(router);
+        MembershipsEndpoints.Map(router);
         WebhooksEndpoints.Map(router);
         return router;
     }

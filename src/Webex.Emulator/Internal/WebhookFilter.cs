@@ -45,6 +45,9 @@ internal sealed class WebhookFilter
         return new WebhookFilter(terms);
     }
 
+    /// <summary>The room the filter is about, or null.</summary>
+    public string? RoomId => _terms.GetValueOrDefault("roomId");
+
     public bool Matches(WebhookEvent e) =>
         Term("roomId", e.RoomId) && Term("roomType", e.RoomType) && Term("personId", e.PersonId)
         && (!_terms.TryGetValue("personEmail", out var email) || string.Equals(email, e.PersonEmail, StringComparison.OrdinalIgnoreCase));
