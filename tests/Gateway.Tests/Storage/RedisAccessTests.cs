@@ -40,6 +40,7 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         var second = world.AddGateway(settings, redis: connectionString);
         var browser = world.NewBrowser();
         await browser.SignInAsync(first.Address);
+        await first.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         world.Webex.ExpireAccessTokens();
@@ -48,7 +49,6 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/readyz"))).StatusCode);
         Assert.Matches(@"(?m)^webex_gateway_grants(\{[^}]*\})? 1( |$)", await (await browser.GetAsync(new Uri(first.Address, "/metrics"))).Content.ReadAsStringAsync());
         // Live events: the sign-in's webhooks, the periodic check, and a delivery appended to the person's events.
-        await first.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
         await first.Services.GetRequiredService<WebhookCheck>().RunOnceAsync(CancellationToken.None);
         var webhooks = first.Services.GetRequiredService<WebhookStore>();
         var record = (await webhooks.GetAsync((await webhooks.IdsOfAsync(world.Person.Id))[0]))!;
