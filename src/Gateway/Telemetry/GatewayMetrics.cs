@@ -23,6 +23,9 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _upstreamResponses;
     private readonly Counter<long> _redisErrors;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _eventsDelivered;
+    private readonly Histogram<double> _eventDeliveryDuration;
+    private long _eventStreams;
 
     public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
@@ -37,6 +40,10 @@ public sealed class GatewayMetrics
         _upstreamResponses = meter.CreateCounter<long>("webex_gateway.upstream_responses", description: "Webex answers to proxied calls, by status class.");
         _redisErrors = meter.CreateCounter<long>("webex_gateway.redis_errors", description: "Redis operations that failed, by operation.");
         _rateLimited = meter.CreateCounter<long>("webex_gateway.rate_limited", description: "Webex calls answered 429, by whose limit: webex (Webex's own 429 or a cool-down after one) or gateway (the per-person limit).");
+        _eventsDelivered = meter.CreateCounter<long>("webex_gateway.events_delivered", description: "Events written on a browser's event stream.");
+        _eventDeliveryDuration = meter.CreateHistogram<double>("webex_gateway.event_delivery.duration", "s", "From the webhook's receipt to the event written on a stream.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 15, 60] });
+        meter.CreateObservableGauge("webex_gateway.event_streams", () => Volatile.Read(ref _eventStreams), description: "Event streams open on this instance.");
         meter.CreateObservableGauge("webex_gateway.cool_downs", () => CountCoolDowns(redis, keys, time), description: "Cool-downs after a Webex 429 in force, over all instances.");
         meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
         meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys, time), description: "Grants stored.");
@@ -67,6 +74,16 @@ public sealed class GatewayMetrics
         "status_class", statusCode is { } code and >= 100 and < 600 ? StatusClasses[(code / 100) - 1] : "error"));
 
     public void RateLimited(string source) => _rateLimited.Add(1, new KeyValuePair<string, object?>("source", source));
+
+    public void EventDelivered(TimeSpan sinceReceipt)
+    {
+        _eventsDelivered.Add(1);
+        _eventDeliveryDuration.Record(Math.Max(0, sinceReceipt.TotalSeconds));
+    }
+
+    public void EventStreamOpened() => Interlocked.Increment(ref _eventStreams);
+
+    public void EventStreamClosed() => Interlocked.Decrement(ref _eventStreams);
 
     public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
