@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -42,7 +43,17 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         Assert.Equal(1, world.Webex.RefreshCalls);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/readyz"))).StatusCode);
         Assert.Matches(@"(?m)^webex_gateway_grants(\{[^}]*\})? 1( |$)", await (await browser.GetAsync(new Uri(first.Address, "/metrics"))).Content.ReadAsStringAsync());
+
+        // Live events: a stream on one instance (its slot, the log, the channel) hears an event appended on the other.
+        await using var events = await Events.EventStreamClient.OpenAsync(browser, first);
+        Assert.Equal(HttpStatusCode.OK, events.Status);
+        await events.NextAsync();
+        Assert.True(await second.Services.GetRequiredService<WebexGateway.Events.PersonEvents>().AppendAsync(new WebexGateway.Events.WebexEvent(
+            world.Person.Id, "event-1", "messages", "created", null, null, System.Text.Json.JsonDocument.Parse("{}").RootElement)));
+        Assert.Equal("messages.created", (await events.NextEventAsync()).Event);
+
         Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(second.Address, "/auth/logout"))).StatusCode);
+        Assert.Equal("session_ended", (await events.NextEventAsync()).Event);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
 
         // Nothing the gateway did was refused: the ACL line is enough.
