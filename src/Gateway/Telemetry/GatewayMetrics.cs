@@ -75,10 +75,14 @@ public sealed class GatewayMetrics
 
     public void RateLimited(string source) => _rateLimited.Add(1, new KeyValuePair<string, object?>("source", source));
 
-    public void EventDelivered(TimeSpan sinceReceipt)
+    /// <param name="sinceReceipt">From the webhook's receipt; null when the event does not say when it was received.</param>
+    public void EventDelivered(TimeSpan? sinceReceipt)
     {
         _eventsDelivered.Add(1);
-        _eventDeliveryDuration.Record(Math.Max(0, sinceReceipt.TotalSeconds));
+        if (sinceReceipt is { } duration)
+        {
+            _eventDeliveryDuration.Record(Math.Max(0, duration.TotalSeconds));
+        }
     }
 
     public void EventStreamOpened() => Interlocked.Increment(ref _eventStreams);
