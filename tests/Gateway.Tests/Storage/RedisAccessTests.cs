@@ -54,7 +54,17 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         var record = (await webhooks.GetAsync((await webhooks.IdsOfAsync(world.Person.Id))[0]))!;
         var delivery = WebhookDeliveries.Body(record);
         Assert.Equal(HttpStatusCode.NoContent, (await WebhookDeliveries.PostAsync(second, delivery, WebhookDeliveries.Sign(record.Secret, delivery))).StatusCode);
+
+        // Live events: a stream on one instance (its slot, the log, the channel) hears an event appended on the other.
+        await using var events = await Events.EventStreamClient.OpenAsync(browser, first);
+        Assert.Equal(HttpStatusCode.OK, events.Status);
+        await events.NextAsync();
+        Assert.True(await second.Services.GetRequiredService<WebexGateway.Events.PersonEvents>().AppendAsync(new WebexGateway.Events.WebexEvent(
+            world.Person.Id, "event-1", "messages", "created", null, null, System.Text.Json.JsonDocument.Parse("{}").RootElement)));
+        Assert.Equal("messages.created", (await events.NextEventAsync()).Event);
+
         Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(second.Address, "/auth/logout"))).StatusCode);
+        Assert.Equal("session_ended", (await events.NextEventAsync()).Event);
         await second.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
         Assert.Empty(await webhooks.IdsOfAsync(world.Person.Id));
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
