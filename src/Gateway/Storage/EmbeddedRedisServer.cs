@@ -45,6 +45,9 @@ public sealed class EmbeddedRedisServer : IDisposable
             AofPageSize = "2m",
             EnableLua = true,
             LuaOptions = new LuaOptions(),
+            // Garnet runs scripts without locking their keys unless told to: two appends to one person's event log could
+            // interleave (a later position in the log before an earlier one), as could any compare-and-set.
+            LuaTransactionMode = true,
             EnableStorageTier = true,
             LogDir = dataDirectory,
             CheckpointDir = dataDirectory,
