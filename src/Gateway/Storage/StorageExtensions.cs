@@ -114,10 +114,13 @@ public static class StorageExtensions
         }
 
         // Keys without a certificate-encrypted secret were not written by a gateway that has the certificate: refused.
-        services.AddSingleton(sp => new StoredKeyRing(
-            new RedisXmlRepository(() => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), sp.GetRequiredService<RedisKeys>().DataProtectionKeys),
-            requireEncryptedKeys: encrypted,
-            sp.GetRequiredService<ILogger<StoredKeyRing>>()));
+        services.AddSingleton(sp =>
+        {
+            IDatabase Database() => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+            var list = sp.GetRequiredService<RedisKeys>().DataProtectionKeys;
+            return new StoredKeyRing(new RedisXmlRepository(Database, list), Database, list, requireEncryptedKeys: encrypted,
+                sp.GetRequiredService<ILogger<StoredKeyRing>>());
+        });
         services.AddOptions<KeyManagementOptions>()
             .Configure<StoredKeyRing>((options, stored) => options.XmlRepository = stored);
     }

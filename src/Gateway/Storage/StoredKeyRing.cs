@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using StackExchange.Redis;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Storage;
@@ -10,9 +11,16 @@ namespace WebexGateway.Storage;
 /// gateway writes has its secret encrypted with the certificate; a key whose secret is not (plain text, or "encrypted"
 /// with a decryptor that needs no certificate) was written by somebody else who can write to Redis, who knows its
 /// secret: such a key is left out of the ring, logged by id, and the instance is not ready (<see cref="RefusedKeys"/>).
+/// <para>
+/// Instances started together on an empty store all find no key and each create one; each would then keep, for up to a
+/// day, a ring that may lack the others' keys and refuse their cookies. So the first key is written only while the list
+/// is still absent: an instance that finds another's key there instead discards its own and uses that one.
+/// </para>
 /// </summary>
-public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKeys, ILogger<StoredKeyRing> logger) : IXmlRepository
+public sealed class StoredKeyRing(IXmlRepository redis, Func<IDatabase> database, RedisKey list, bool requireEncryptedKeys, ILogger<StoredKeyRing> logger) : IXmlRepository
 {
+    private const string PushFirstScript = "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[1]) return 1 end return 0";
+
     private static readonly XNamespace DataProtection = "http://schemas.asp.net/2015/03/dataProtection";
     private static readonly XName EncryptedSecret = DataProtection + "encryptedSecret";
     private static readonly XName RequiresEncryption = DataProtection + "requiresEncryption";
@@ -20,6 +28,7 @@ public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKey
     private static readonly string CertificateDecryptorAssembly = typeof(EncryptedXmlDecryptor).Assembly.GetName().Name!;
 
     private volatile IReadOnlyList<string> _refusedKeys = [];
+    private volatile bool _readEmpty;
 
     /// <summary>The ids of the keys left out when the ring was last read; empty when there were none.</summary>
     public IReadOnlyList<string> RefusedKeys => _refusedKeys;
@@ -27,6 +36,7 @@ public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKey
     public IReadOnlyCollection<XElement> GetAllElements()
     {
         var elements = redis.GetAllElements();
+        _readEmpty = elements.Count == 0;
         if (!requireEncryptedKeys)
         {
             return elements;
@@ -39,7 +49,7 @@ public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKey
             if (element.Name == "key" && !HasCertificateEncryptedSecret(element))
             {
                 // Whoever planted it wrote the id too: only a well-formed one reaches the log and the health check.
-                var id = Guid.TryParse((string?)element.Attribute("id"), out var keyId) ? keyId.ToString() : "(no valid id)";
+                var id = IdOf(element);
                 refused.Add(id);
                 Log.UnencryptedKeyRefused(logger, id);
                 continue;
@@ -53,7 +63,35 @@ public sealed class StoredKeyRing(IXmlRepository redis, bool requireEncryptedKey
         return accepted;
     }
 
-    public void StoreElement(XElement element, string friendlyName) => redis.StoreElement(element, friendlyName);
+    public void StoreElement(XElement element, string friendlyName)
+    {
+        // Data Protection creates a key right after reading the ring; an empty read means this is meant as the first one.
+        if (element.Name != "key" || !_readEmpty)
+        {
+            redis.StoreElement(element, friendlyName);
+            return;
+        }
+
+        _readEmpty = false;
+        var written = (long)database().ScriptEvaluate(PushFirstScript, [list], [element.ToString(SaveOptions.DisableFormatting)]) == 1;
+        if (written)
+        {
+            return;
+        }
+
+        // Data Protection reads the ring again after creating a key, and then finds the other instance's key alone.
+        var theirs = GetAllElements().FirstOrDefault(stored => stored.Name == "key");
+        if (theirs is null)
+        {
+            // Only something else was written meanwhile (a revocation): no key to share, so this one is needed.
+            redis.StoreElement(element, friendlyName);
+            return;
+        }
+
+        Log.FirstKeyMadeElsewhere(logger, IdOf(theirs), IdOf(element));
+    }
+
+    private static string IdOf(XElement key) => Guid.TryParse((string?)key.Attribute("id"), out var keyId) ? keyId.ToString() : "(no valid id)";
 
     /// <summary>
     /// The key's descriptor holds its secret only as an <c>encryptedSecret</c> that the certificate decryptor opens, and

@@ -80,6 +80,9 @@ internal static partial class Log
     [LoggerMessage(130, LogLevel.Error, "The key ring in Redis holds key {KeyId} whose secret is not encrypted with the certificate of DataProtection:CertificatePath: the key is ignored and this instance reports not ready. No gateway with the certificate writes such a key; somebody who can write to Redis may have planted it. Remove it from the key ring list once examined")]
     public static partial void UnencryptedKeyRefused(ILogger logger, string keyId);
 
+    [LoggerMessage(131, LogLevel.Information, "Another instance wrote the key ring's first key at the same moment: this instance uses that key, {KeyId}, and discards the one it made, {DiscardedKeyId}")]
+    public static partial void FirstKeyMadeElsewhere(ILogger logger, string keyId, string discardedKeyId);
+
     [LoggerMessage(140, LogLevel.Warning, "A stored grant belongs to another person than the key it is stored under, and is treated as absent")]
     public static partial void GrantOfAnotherPerson(ILogger logger);
 

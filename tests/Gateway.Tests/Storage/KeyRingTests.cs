@@ -1,9 +1,12 @@
 using System.Net;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.KeyManagement.Internal;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
@@ -104,6 +107,53 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Two_gateways_starting_together_on_an_empty_store_agree_on_one_key_even_after_the_auto_refresh_window()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var race = new FirstKeyRace();
+        await using var first = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, output: output,
+            services: s => s.PostConfigure<KeyManagementOptions>(o => o.XmlRepository = race.First(o.XmlRepository!)));
+        await using var second = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, output: output,
+            services: s => s.PostConfigure<KeyManagementOptions>(o => o.XmlRepository = race.Second(o.XmlRepository!)));
+
+        // Both find no key and both go on to create one.
+        await Task.WhenAll(
+            Task.Run(() => first.Address),
+            Task.Run(async () =>
+            {
+                await race.FirstIsReading.WaitAsync(TimeSpan.FromSeconds(10));
+                return second.Address;
+            }));
+        await race.SecondHasWritten.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(race.Ordered, "the two first key ring reads did not both find the store empty before a write");
+
+        // Data Protection reloads its cached ring for an unknown key only in the first minutes after start; later, only
+        // once a day. What is checked is the later case, so the window is closed as the time passing would close it.
+        EndAutoRefreshWindow(first);
+        EndAutoRefreshWindow(second);
+
+        using var onFirst = world.NewBrowser();
+        await onFirst.SignInAsync(first.Address);
+        using var onSecond = world.NewBrowser();
+        await onSecond.SignInAsync(second.Address);
+
+        foreach (var (browser, gateway) in new[] { (onFirst, second), (onSecond, first), (onFirst, first), (onSecond, second) })
+        {
+            var me = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+            Assert.True(me.StatusCode == HttpStatusCode.OK,
+                $"a cookie signed in on {(browser == onFirst ? first.Name : second.Name)} answered {(int)me.StatusCode} on {gateway.Name}: {await me.Content.ReadAsStringAsync()}");
+        }
+
+        var db = redis.Redis.GetDatabase();
+        var keys = (await db.ListRangeAsync($"{world.KeyPrefix}data-protection-keys"))
+            .Select(element => XElement.Parse((string)element!)).Where(element => element.Name == "key").ToList();
+        var keyId = Guid.Parse(Assert.Single(keys).Attribute("id")!.Value);
+        Assert.Equal(keyId, KeyIdOf(Base64UrlTextEncoder.Decode(onFirst.SessionCookie(first.Address)!)));
+        Assert.Equal(keyId, KeyIdOf(Base64UrlTextEncoder.Decode(onSecond.SessionCookie(second.Address)!)));
+        Assert.Contains(second.Logs, line => line.Contains($"uses that key, {keyId}", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_certificate_path_that_does_not_exist_fails_at_start_naming_the_key()
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
@@ -113,6 +163,103 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
         var error = GatewayHost.StartupFailure(gateway);
 
         Assert.Contains("DataProtection:CertificatePath", error.Message);
+    }
+
+    /// <summary>
+    /// Closes Data Protection's start-up window in which a payload under an unknown key reloads the cached key ring
+    /// (<c>KeyRingProvider.AutoRefreshWindowEnd</c>, two minutes of wall-clock time from the provider's creation, which
+    /// no TimeProvider reaches).
+    /// </summary>
+    private static void EndAutoRefreshWindow(GatewayHost gateway)
+    {
+        var provider = gateway.Services.GetRequiredService<IKeyRingProvider>();
+        var windowEnd = provider.GetType().GetProperty("AutoRefreshWindowEnd", BindingFlags.Instance | BindingFlags.NonPublic);
+        Assert.True(windowEnd is not null, "Data Protection's key ring provider has no AutoRefreshWindowEnd any more: check how it reloads the ring");
+        windowEnd.SetValue(provider, DateTime.UtcNow);
+    }
+
+    /// <summary>
+    /// Two gateways' key ring repositories (the gateway's own, wrapped) that take their turns as in an unlucky
+    /// simultaneous start on an empty store. The first starts its key ring (its clock read) and, before its read, lets
+    /// the second start and read (nothing); then the first reads (nothing), writes its key and reads the ring back (its
+    /// key alone); only then does the second write its key, the newer of the two, and read both back.
+    /// </summary>
+    private sealed class FirstKeyRace
+    {
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+        private readonly TaskCompletionSource _firstReading = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _secondReadEmpty = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _firstReread = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _secondWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _firstReadEmpty;
+
+        public Task FirstIsReading => _firstReading.Task;
+
+        public Task SecondHasWritten => _secondWritten.Task;
+
+        /// <summary>Both read an empty store, and the second wrote only after the first had read its own key back.</summary>
+        public bool Ordered => _secondReadEmpty.Task.IsCompletedSuccessfully && _firstReadEmpty && _firstReread.Task.IsCompletedSuccessfully;
+
+        public IXmlRepository First(IXmlRepository stored) => new Turns(stored,
+            beforeRead: written =>
+            {
+                if (!written)
+                {
+                    _firstReading.TrySetResult();
+                    _secondReadEmpty.Task.Wait(Patience);
+                }
+            },
+            afterRead: (elements, written) =>
+            {
+                if (!written)
+                {
+                    _firstReadEmpty = elements.Count == 0 && _secondReadEmpty.Task.IsCompleted;
+                }
+                else
+                {
+                    _firstReread.TrySetResult();
+                }
+            },
+            beforeWrite: () => { },
+            afterWrite: () => { });
+
+        public IXmlRepository Second(IXmlRepository stored) => new Turns(stored,
+            beforeRead: _ => { },
+            afterRead: (elements, written) =>
+            {
+                if (!written && elements.Count == 0)
+                {
+                    _secondReadEmpty.TrySetResult();
+                }
+            },
+            beforeWrite: () => _firstReread.Task.Wait(Patience),
+            afterWrite: () => _secondWritten.TrySetResult());
+
+        private sealed class Turns(IXmlRepository stored, Action<bool> beforeRead, Action<IReadOnlyCollection<XElement>, bool> afterRead,
+            Action beforeWrite, Action afterWrite) : IXmlRepository
+        {
+            private volatile bool _written;
+
+            public IReadOnlyCollection<XElement> GetAllElements()
+            {
+                beforeRead(_written);
+                var elements = stored.GetAllElements();
+                afterRead(elements, _written);
+                return elements;
+            }
+
+            public void StoreElement(XElement element, string friendlyName)
+            {
+                if (!_written)
+                {
+                    beforeWrite();
+                }
+
+                stored.StoreElement(element, friendlyName);
+                _written = true;
+                afterWrite();
+            }
+        }
     }
 
     /// <summary>The id of the key that protected a Data Protection payload: after the 4-byte magic header.</summary>
