@@ -217,6 +217,59 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
         demo.AssertNoPageErrors();
     }
 
+    /// <summary>
+    /// A file whose message is above the gateway's upload limit (<c>Gateway:MaxUploadBytes</c> plus the allowance for the
+    /// other fields): the gateway answers 413 from the Content-Length, before reading the body, and closes the
+    /// connection while the browser is still sending; upload() still rejects with that 413 and its JSON, and Webex is
+    /// never called. A file under the limit then goes through.
+    /// </summary>
+    [SkippableFact]
+    public async Task Upload_above_the_limit_rejects_with_413_payload_too_large_and_webex_is_never_called()
+    {
+        const int maxUploadBytes = 65_536;
+        await using var demo = await StartAsync(redis, chromium, "helper-upload-limit",
+            new Dictionary<string, string?> { ["Gateway:MaxUploadBytes"] = maxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await demo.SignInAsync();
+        var roomId = demo.World.Webex.RoomIdsFor(demo.Person.Id)[1];
+        var tooLarge = maxUploadBytes + (int)WebexGateway.Proxy.BodySizeLimits.FormFieldsAllowance + 8_000_000;
+        var before = demo.World.Webex.Requests.Count;
+
+        var refused = await UploadAsync(demo, roomId, tooLarge);
+
+        Assert.Equal(413, refused.GetProperty("status").GetInt32());
+        Assert.Equal("payload_too_large", refused.GetProperty("code").GetString());
+        Assert.Equal("WebexGatewayError", refused.GetProperty("name").GetString());
+        Assert.Equal("payload_too_large", refused.GetProperty("body").GetProperty("error").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(refused.GetProperty("message").GetString()));
+        Assert.Empty(demo.World.Webex.Requests.Skip(before));
+
+        var sent = await UploadAsync(demo, roomId, maxUploadBytes - 1000);
+
+        Assert.Equal(JsonValueKind.Null, sent.GetProperty("status").ValueKind);
+        Assert.Equal(roomId, sent.GetProperty("message").GetProperty("roomId").GetString());
+        var post = Assert.Single(demo.World.Webex.Requests.Skip(before), r => r.Method == "POST" && r.RawTarget == "/v1/messages");
+        Assert.Contains(post.Headers, h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
+            && h.Value.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase));
+        var contentId = Uri.UnescapeDataString(sent.GetProperty("path").GetString()!.Split('/')[^1]);
+        Assert.Equal(maxUploadBytes - 1000, demo.World.Webex.Content(contentId)!.Length);
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>upload() of a file of <paramref name="size"/> bytes: the created message, or the error it rejected with.</summary>
+    private static Task<JsonElement> UploadAsync(DemoPage demo, string roomId, int size) => demo.Page.EvaluateAsync<JsonElement>("""
+        async ([roomId, size]) => {
+          const { createWebexGateway } = await import('/webex-gateway.js');
+          const webex = createWebexGateway();
+          const file = new File([new Uint8Array(size).fill(42)], 'big.bin', { type: 'application/octet-stream' });
+          try {
+            const message = await webex.upload(roomId, file, { text: 'a file' });
+            return { status: null, message, path: webex.contentUrl(message.files[0]) };
+          } catch (e) {
+            return { status: e.status, code: e.code ?? null, name: e.name, message: e.message, body: e.body ?? null };
+          }
+        }
+        """, new object[] { roomId, size });
+
     [SkippableFact]
     public async Task Content_url_maps_webex_contents_to_the_gateway_and_refuses_other_sites()
     {

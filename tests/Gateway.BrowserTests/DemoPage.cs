@@ -39,14 +39,16 @@ public sealed class DemoPage : IAsyncDisposable
     public EmulatorPerson Person => World.Person;
 
     /// <summary>Skips the calling test (see <see cref="ChromiumFixture"/>) before starting anything when there is no browser.</summary>
-    public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario)
+    /// <param name="settings">The gateway's configuration beyond the test defaults.</param>
+    public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario,
+        IDictionary<string, string?>? settings = null)
     {
         var browser = chromium.Browser;
         SetDefaultExpectTimeout(15_000);
         var world = await TestWorld.StartAsync(redis, options => options.Consent = ConsentMode.Page);
         try
         {
-            var gateway = world.AddGateway();
+            var gateway = world.AddGateway(settings);
             var context = await browser.NewContextAsync(new()
             {
                 BaseURL = gateway.Address.ToString(),
