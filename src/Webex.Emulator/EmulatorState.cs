@@ -27,6 +27,8 @@ public sealed class EmulatorState
         OAuth = new OAuthStore(settings);
         Data = new WebexData(settings);
         Contents = new ContentStore();
+        Webhooks = new WebhookStore();
+        Deliverer = new WebhookDeliverer(Webhooks, settings);
         _consent = consent;
     }
 
@@ -156,6 +158,70 @@ public sealed class EmulatorState
 
     internal ContentStore Contents { get; }
 
+    internal WebhookStore Webhooks { get; }
+
+    internal WebhookDeliverer Deliverer { get; }
+
+    /// <summary>Every webhook delivery made so far (events, forged and redelivered), in the order they completed.</summary>
+    public IReadOnlyList<WebhookDelivery> WebhookDeliveries => Deliverer.Deliveries;
+
+    /// <summary>
+    /// Waits until at least <paramref name="count"/> completed deliveries match (10 s unless <paramref name="timeout"/> is
+    /// given) and returns all that match; throws <see cref="TimeoutException"/> when they do not come.
+    /// </summary>
+    public Task<IReadOnlyList<WebhookDelivery>> WaitForWebhookDeliveriesAsync(int count, Func<WebhookDelivery, bool> match, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        return Deliverer.WaitAsync(match, count, timeout ?? TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Waits until the webhook has had at least <paramref name="count"/> event deliveries (forged and redelivered ones do not count).</summary>
+    public Task<IReadOnlyList<WebhookDelivery>> WaitForWebhookDeliveriesAsync(string webhookId, int count, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(webhookId);
+        return WaitForWebhookDeliveriesAsync(count, d => d.WebhookId == webhookId && d.Kind == WebhookDeliveryKind.Event, timeout);
+    }
+
+    /// <summary>The person's webhooks (every integration's), oldest first.</summary>
+    public IReadOnlyList<EmulatorWebhook> WebhooksOf(string personId)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        return Webhooks.OfPerson(personId)
+            .Select(w => new EmulatorWebhook(w.Id, w.CreatedBy, w.ClientId, w.Name, w.TargetUrl, w.Resource, w.Event, w.Filter, w.Status, !string.IsNullOrEmpty(w.Secret)))
+            .ToArray();
+    }
+
+    /// <summary>Sets the webhook's status to <c>disabled</c>, as Webex does after failed deliveries; false when it does not exist.</summary>
+    public bool DisableWebhook(string webhookId)
+    {
+        ArgumentNullException.ThrowIfNull(webhookId);
+        return Webhooks.SetStatus(webhookId, WebhookStore.Disabled);
+    }
+
+    /// <summary>Posts a delivery the webhook never produced to its target, now (whatever its status); returns what happened.</summary>
+    public Task<WebhookDelivery> DeliverForgedAsync(string webhookId, ForgedDelivery kind = ForgedDelivery.WrongSignature, CancellationToken cancellationToken = default) =>
+        Deliverer.ForgeAsync(FindWebhook(webhookId), kind, cancellationToken);
+
+    /// <summary>Posts these exact bytes, with this <c>X-Spark-Signature</c> (null: none), to the webhook's target, now.</summary>
+    public Task<WebhookDelivery> DeliverForgedAsync(string webhookId, byte[] body, string? signature, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return Deliverer.SendAsync(FindWebhook(webhookId), body, signature, WebhookDeliveryKind.Forged, cancellationToken);
+    }
+
+    /// <summary>Posts an earlier delivery's exact bytes and signature to its target again, as Webex may.</summary>
+    public Task<WebhookDelivery> RedeliverAsync(WebhookDelivery delivery, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        return Deliverer.RedeliverAsync(delivery, cancellationToken);
+    }
+
+    private WebexWebhook FindWebhook(string webhookId)
+    {
+        ArgumentNullException.ThrowIfNull(webhookId);
+        return Webhooks.Find(webhookId) ?? throw new ArgumentException($"No webhook has the id {webhookId}.", nameof(webhookId));
+    }
+
     /// <summary>A file posted with a message (multipart), by the id at the end of its <c>/v1/contents/{id}</c> URL; null when unknown.</summary>
     public EmulatorContent? Content(string contentId)
     {
@@ -196,13 +262,15 @@ public sealed class EmulatorState
     /// <summary>Every refresh token issued so far answers invalid_grant from now on.</summary>
     public void RevokeRefreshTokens() => OAuth.RevokeRefreshTokens();
 
-    /// <summary>Clears the recorded requests and the call counters (the per-person ones too); tokens are kept.</summary>
+    /// <summary>Clears the recorded requests, the webhook deliveries and the call counters (the per-person ones too); tokens and webhooks are kept.</summary>
     public void Reset()
     {
         lock (_requestsGate)
         {
             _requests.Clear();
         }
+
+        Deliverer.Clear();
 
         Interlocked.Exchange(ref _tokenCalls, 0);
         Interlocked.Exchange(ref _refreshCalls, 0);

@@ -9,7 +9,7 @@ using Webex.Emulator.Internal;
 
 namespace Webex.Emulator;
 
-/// <summary>A fake of https://webexapis.com (OAuth, people, rooms, messages) served by Kestrel on 127.0.0.1.</summary>
+/// <summary>A fake of https://webexapis.com (OAuth, people, rooms, memberships, messages, webhooks) served by Kestrel on 127.0.0.1.</summary>
 public sealed class WebexEmulator : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -87,5 +87,6 @@ public sealed class WebexEmulator : IAsyncDisposable
         await _app.DisposeAsync();
         _stopping.Dispose();
         State.Contents.Dispose();
+        State.Deliverer.Dispose();
     }
 }

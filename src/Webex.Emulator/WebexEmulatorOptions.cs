@@ -17,6 +17,12 @@ public sealed class WebexEmulatorOptions
 
     public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Failed webhook deliveries in a row (a non-2xx answer, or no answer) after which a webhook's status becomes
+    /// <c>disabled</c> and it gets nothing more until a <c>PUT</c> sets it <c>active</c> again. 5 by default.
+    /// </summary>
+    public int DisableWebhookAfterFailures { get; set; } = 5;
+
     /// <summary>Rooms seeded for each person who can sign in (each gets their own).</summary>
     public int RoomCount { get; set; } = 25;
 

@@ -233,6 +233,7 @@ internal static class MessagesEndpoints
             r.State.Contents.Add(new StoredContent(contentId!, room.Id, file.FileName, file.ContentType, file.Length, file.Sha256, message.Created, file.Path));
         }
 
+        Publish(r, "created", message);
         await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, message);
         return true;
     }
@@ -404,14 +405,30 @@ internal static class MessagesEndpoints
 
     private static Task DeleteAsync(RequestContext r)
     {
-        if (!r.State.Data.DeleteMessage(r.Me.Id, r.Args[0]))
+        if (r.State.Data.DeleteMessage(r.Me.Id, r.Args[0], out var forbidden) is not { } message)
         {
-            return WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
+            return forbidden
+                ? WebexErrors.WriteAsync(r.Http, StatusCodes.Status403Forbidden, "The request is understood, but it has been refused or access is not allowed.", "Only the sender may delete a message.")
+                : WebexErrors.NotFoundAsync(r.Http, "Could not find a message with provided ID.");
         }
 
+        Publish(r, "deleted", message);
         r.Http.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }
+
+    /// <summary>Tells the webhooks of the room's members; the data is the message without its text, as Webex sends it.</summary>
+    private static void Publish(RequestContext r, string @event, WebexMessage message) =>
+        r.State.Deliverer.Publish(new WebhookEvent(
+            "messages",
+            @event,
+            r.Me.Id,
+            message.RoomId,
+            message.RoomType,
+            message.PersonId,
+            message.PersonEmail,
+            new MessageEventData(message.Id, message.RoomId, message.RoomType, message.PersonId, message.PersonEmail, null, message.Files, message.Created),
+            r.State.Data.MemberIds(message.RoomId)));
 
     private sealed record UploadedFile(string Path, long Length, string Sha256, string FileName, string ContentType);
 }

@@ -16,6 +16,7 @@ internal sealed class EmulatorSettings
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RefreshTokenLifetime, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.CodeLifetime, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfNegative(options.RoomCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.DisableWebhookAfterFailures, 1);
 
         Clients = options.Clients
             .GroupBy(c => c.ClientId, StringComparer.Ordinal)
@@ -24,6 +25,7 @@ internal sealed class EmulatorSettings
         RefreshTokenLifetime = options.RefreshTokenLifetime;
         CodeLifetime = options.CodeLifetime;
         RoomCount = options.RoomCount;
+        DisableWebhookAfterFailures = options.DisableWebhookAfterFailures;
         Time = options.TimeProvider;
         Person = options.Person;
         People = SignInPeople(options);
@@ -44,6 +46,8 @@ internal sealed class EmulatorSettings
     public TimeSpan ConsentLifetime { get; } = TimeSpan.FromMinutes(10);
 
     public int RoomCount { get; }
+
+    public int DisableWebhookAfterFailures { get; }
 
     public TimeProvider Time { get; }
 

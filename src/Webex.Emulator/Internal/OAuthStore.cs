@@ -3,6 +3,12 @@ namespace Webex.Emulator.Internal;
 /// <summary>An authorization request; <paramref name="PersonId"/> is who consents (the login hint's person, or the default).</summary>
 internal sealed record AuthorizationRequest(string ClientId, string RedirectUri, string Scope, string? State, string? CodeChallenge, string PersonId);
 
+/// <summary>What a valid access token stands for: whose it is, the integration it was issued to and the scopes granted.</summary>
+internal sealed record TokenGrant(string PersonId, string ClientId, string Scope)
+{
+    public bool HasScope(string scope) => Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(scope, StringComparer.Ordinal);
+}
+
 internal sealed record TokenSet(string AccessToken, TimeSpan AccessTokenExpiresIn, string RefreshToken, TimeSpan RefreshTokenExpiresIn, string Scope);
 
 /// <summary>The outcome of a grant: tokens, or an OAuth error code with its description.</summary>
@@ -152,7 +158,7 @@ internal sealed class OAuthStore(EmulatorSettings settings)
             var refreshToken = NewSecret();
             var refresh = new RefreshTokenEntry(clientId, request.Scope, request.PersonId) { ExpiresAt = Now + settings.RefreshTokenLifetime };
             _refreshTokens[refreshToken] = refresh;
-            return new GrantResult(Tokens(NewAccessToken(request.PersonId), refreshToken, refresh));
+            return new GrantResult(Tokens(NewAccessToken(request.PersonId, clientId, request.Scope), refreshToken, refresh));
         }
     }
 
@@ -198,16 +204,18 @@ internal sealed class OAuthStore(EmulatorSettings settings)
             }
 
             entry.ExpiresAt = Now + settings.RefreshTokenLifetime;
-            return new GrantResult(Tokens(NewAccessToken(entry.PersonId), refreshToken, entry));
+            return new GrantResult(Tokens(NewAccessToken(entry.PersonId, entry.ClientId, entry.Scope), refreshToken, entry));
         }
     }
 
-    /// <summary>The person a valid access token belongs to; null when the token is unknown, expired or forced expired.</summary>
-    public string? AccessTokenOwner(string token)
+    /// <summary>The grant behind a valid access token; null when the token is unknown, expired or forced expired.</summary>
+    public TokenGrant? AccessTokenGrant(string token)
     {
         lock (_gate)
         {
-            return _accessTokens.TryGetValue(token, out var entry) && !entry.ForcedExpired && Now < entry.ExpiresAt ? entry.PersonId : null;
+            return _accessTokens.TryGetValue(token, out var entry) && !entry.ForcedExpired && Now < entry.ExpiresAt
+                ? new TokenGrant(entry.PersonId, entry.ClientId, entry.Scope)
+                : null;
         }
     }
 
@@ -244,10 +252,10 @@ internal sealed class OAuthStore(EmulatorSettings settings)
     private TokenSet Tokens(string accessToken, string refreshToken, RefreshTokenEntry refresh) =>
         new(accessToken, settings.AccessTokenLifetime, refreshToken, settings.RefreshTokenLifetime, refresh.Scope);
 
-    private string NewAccessToken(string personId)
+    private string NewAccessToken(string personId, string clientId, string scope)
     {
         var token = NewSecret();
-        _accessTokens[token] = new AccessTokenEntry(Now + settings.AccessTokenLifetime, personId);
+        _accessTokens[token] = new AccessTokenEntry(Now + settings.AccessTokenLifetime, personId, clientId, scope);
         _lastAccessToken = token;
         _lastAccessTokenByPerson[personId] = token;
         return token;
@@ -275,11 +283,15 @@ internal sealed class OAuthStore(EmulatorSettings settings)
         public bool Used { get; set; }
     }
 
-    private sealed class AccessTokenEntry(DateTimeOffset expiresAt, string personId)
+    private sealed class AccessTokenEntry(DateTimeOffset expiresAt, string personId, string clientId, string scope)
     {
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
 
         public string PersonId { get; } = personId;
+
+        public string ClientId { get; } = clientId;
+
+        public string Scope { get; } = scope;
 
         public bool ForcedExpired { get; set; }
     }

@@ -59,6 +59,8 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         RoomsEndpoints.Map(router);
         MessagesEndpoints.Map(router);
         ContentsEndpoints.Map(router);
+        MembershipsEndpoints.Map(router);
+        WebhooksEndpoints.Map(router);
         return router;
     }
 
@@ -79,7 +81,7 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
             return;
         }
 
-        if (Caller(context) is not { } caller)
+        if (Caller(context) is not ({ } caller, { } grant))
         {
             await WebexErrors.UnauthorizedAsync(context);
             return;
@@ -91,7 +93,7 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
             return;
         }
 
-        await DispatchAsync(_api, context, segments, caller);
+        await DispatchAsync(_api, context, segments, caller, grant);
     }
 
     private async Task RecordAsync(HttpContext context)
@@ -113,12 +115,12 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         state.Record(new RecordedRequest(context.Request.Method, RawPath.RawTarget(context), Headers(context.Request.Headers).AsReadOnly(), body) { BodyLength = length });
     }
 
-    private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments, WebexPerson? caller = null)
+    private async Task DispatchAsync(Router router, HttpContext context, IReadOnlyList<string> segments, WebexPerson? caller = null, TokenGrant? grant = null)
     {
         var route = router.Resolve(context.Request.Method, segments);
         if (route.Handler is not null)
         {
-            await route.Handler(new RequestContext(context, state, route.Args, stopping, caller));
+            await route.Handler(new RequestContext(context, state, route.Args, stopping, caller, grant));
         }
         else if (route.AllowedMethods.Count > 0)
         {
@@ -130,17 +132,17 @@ internal sealed class RequestPipeline(EmulatorState state, CancellationToken sto
         }
     }
 
-    /// <summary>The person whose valid access token the request carries; null when it carries none.</summary>
-    private WebexPerson? Caller(HttpContext context)
+    /// <summary>The person whose valid access token the request carries, and its grant; nulls when it carries none.</summary>
+    private (WebexPerson? Person, TokenGrant? Grant) Caller(HttpContext context)
     {
         var header = context.Request.Headers.Authorization;
         if (header.Count != 1 || header[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return (null, null);
         }
 
         var token = value["Bearer ".Length..].Trim();
-        return token.Length > 0 && state.OAuth.AccessTokenOwner(token) is { } personId ? state.Data.GetPerson(personId) : null;
+        return token.Length > 0 && state.OAuth.AccessTokenGrant(token) is { } grant ? (state.Data.GetPerson(grant.PersonId), grant) : (null, null);
     }
 
     private static Dictionary<string, string> Headers(IHeaderDictionary headers)

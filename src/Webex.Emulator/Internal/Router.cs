@@ -3,10 +3,14 @@ using Microsoft.AspNetCore.Http;
 
 namespace Webex.Emulator.Internal;
 
-internal sealed record RequestContext(HttpContext Http, EmulatorState State, IReadOnlyList<string> Args, CancellationToken Stopping, WebexPerson? Caller = null)
+internal sealed record RequestContext(
+    HttpContext Http, EmulatorState State, IReadOnlyList<string> Args, CancellationToken Stopping, WebexPerson? Caller = null, TokenGrant? Grant = null)
 {
     /// <summary>The owner of the request's access token; API endpoints only (the OAuth endpoints have no caller).</summary>
     public WebexPerson Me => Caller ?? throw new InvalidOperationException("This request carries no access token.");
+
+    /// <summary>The request's access token's grant (integration and scopes); API endpoints only.</summary>
+    public TokenGrant Token => Grant ?? throw new InvalidOperationException("This request carries no access token.");
 
     /// <summary>The emulator's base URL as the client reached it (the listening socket), e.g. <c>http://127.0.0.1:43567</c>.</summary>
     public string BaseUrl =>

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace Webex.Emulator.Internal;
@@ -11,10 +13,19 @@ internal sealed record MessageDraft(
     IReadOnlyList<string>? Files,
     JsonElement? Attachments);
 
+/// <summary>Why adding a membership did not happen.</summary>
+internal enum MembershipRefusal
+{
+    None,
+    RoomNotFound,
+    DirectRoom,
+    AlreadyMember,
+}
+
 /// <summary>
-/// People, rooms and messages. Each room belongs to one signed-in person (<see cref="WebexRoom.MemberId"/>) and is
-/// invisible to everyone else's tokens, like the messages in it. Records are immutable and replaced under the lock, so
-/// snapshots are safe to use unlocked.
+/// People, rooms, memberships and messages. A room is seeded with one signed-in person (<see cref="WebexRoom.MemberId"/>)
+/// as its only member; members can add others (<c>/v1/memberships</c>). A room and its messages are invisible to
+/// everyone but its members. Records are immutable and replaced under the lock, so snapshots are safe to use unlocked.
 /// </summary>
 internal sealed class WebexData
 {
@@ -24,6 +35,8 @@ internal sealed class WebexData
     private readonly Dictionary<string, WebexRoom> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _roomIdsByMember = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WebexMessage> _messages = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, WebexMembership>> _membersByRoom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WebexMembership> _memberships = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<string>> _seededRoomIds;
     private long _sequence;
 
@@ -56,8 +69,8 @@ internal sealed class WebexData
     /// <summary>A signed-in person's seeded rooms; empty for anyone else.</summary>
     public IReadOnlyList<string> SeededRoomIdsOf(string personId) => _seededRoomIds.GetValueOrDefault(personId) ?? [];
 
-    // Webex timestamps have millisecond precision.
-    private DateTimeOffset Now
+    /// <summary>The time now, to Webex's millisecond precision.</summary>
+    public DateTimeOffset Now
     {
         get
         {
@@ -88,7 +101,7 @@ internal sealed class WebexData
     {
         lock (_gate)
         {
-            return _rooms.TryGetValue(id, out var room) && room.MemberId == memberId ? room : null;
+            return _rooms.TryGetValue(id, out var room) && IsMembersRoom(memberId, id) ? room : null;
         }
     }
 
@@ -131,7 +144,7 @@ internal sealed class WebexData
     {
         lock (_gate)
         {
-            if (!_rooms.TryGetValue(roomId, out var room) || room.MemberId != member.Id)
+            if (!_rooms.TryGetValue(roomId, out var room) || !IsMembersRoom(member.Id, roomId))
             {
                 return null;
             }
@@ -178,25 +191,129 @@ internal sealed class WebexData
         }
     }
 
-    /// <summary>Deletes the message when it exists and is in one of the member's rooms.</summary>
-    public bool DeleteMessage(string memberId, string id)
+    /// <summary>
+    /// Deletes the member's own message; null when it is not in one of the member's rooms, and <paramref name="forbidden"/>
+    /// when it is someone else's.
+    /// </summary>
+    public WebexMessage? DeleteMessage(string memberId, string id, out bool forbidden)
     {
         lock (_gate)
         {
-            return _messages.TryGetValue(id, out var message) && IsMembersRoom(memberId, message.RoomId) && _messages.Remove(id);
+            forbidden = false;
+            if (!_messages.TryGetValue(id, out var message) || !IsMembersRoom(memberId, message.RoomId))
+            {
+                return null;
+            }
+
+            forbidden = message.PersonId != memberId;
+            return forbidden ? null : _messages.Remove(id) ? message : null;
         }
     }
 
-    private bool IsMembersRoom(string memberId, string roomId) => _rooms.TryGetValue(roomId, out var room) && room.MemberId == memberId;
+    /// <summary>The ids of the room's members.</summary>
+    public IReadOnlyList<string> MemberIds(string roomId)
+    {
+        lock (_gate)
+        {
+            return _membersByRoom.TryGetValue(roomId, out var members) ? members.Keys.ToArray() : [];
+        }
+    }
+
+    /// <summary>The room's memberships, oldest first; empty unless the viewer is a member.</summary>
+    public IReadOnlyList<WebexMembership> Memberships(string viewerId, string roomId)
+    {
+        lock (_gate)
+        {
+            return IsMembersRoom(viewerId, roomId) ? _membersByRoom[roomId].Values.OrderBy(m => m.Created).ThenBy(m => m.Id, StringComparer.Ordinal).ToArray() : [];
+        }
+    }
+
+    /// <summary>The person's own memberships in every room they are in, oldest first.</summary>
+    public IReadOnlyList<WebexMembership> MembershipsOf(string personId)
+    {
+        lock (_gate)
+        {
+            return _roomIdsByMember.TryGetValue(personId, out var ids)
+                ? ids.Select(id => _membersByRoom[id][personId]).OrderBy(m => m.Created).ThenBy(m => m.Id, StringComparer.Ordinal).ToArray()
+                : [];
+        }
+    }
+
+    /// <summary>The membership when it exists and the viewer is a member of its room.</summary>
+    public WebexMembership? GetMembership(string viewerId, string id)
+    {
+        lock (_gate)
+        {
+            return _memberships.TryGetValue(id, out var membership) && IsMembersRoom(viewerId, membership.RoomId) ? membership : null;
+        }
+    }
+
+    /// <summary>Adds the person to a group room the actor is a member of.</summary>
+    public WebexMembership? AddMembership(string actorId, string roomId, WebexPerson person, bool isModerator, out MembershipRefusal refusal)
+    {
+        lock (_gate)
+        {
+            refusal = !_rooms.TryGetValue(roomId, out var room) || !IsMembersRoom(actorId, roomId) ? MembershipRefusal.RoomNotFound
+                : room.Type == "direct" ? MembershipRefusal.DirectRoom
+                : IsMembersRoom(person.Id, roomId) ? MembershipRefusal.AlreadyMember
+                : MembershipRefusal.None;
+            return refusal == MembershipRefusal.None ? AddMember(room!, person, isModerator, Now) : null;
+        }
+    }
+
+    /// <summary>Removes a membership of a room the actor is a member of; the room's members before the removal come with it.</summary>
+    public WebexMembership? RemoveMembership(string actorId, string id, out IReadOnlyList<string> membersBefore)
+    {
+        lock (_gate)
+        {
+            membersBefore = [];
+            if (!_memberships.TryGetValue(id, out var membership) || !IsMembersRoom(actorId, membership.RoomId))
+            {
+                return null;
+            }
+
+            var members = _membersByRoom[membership.RoomId];
+            membersBefore = members.Keys.ToArray();
+            members.Remove(membership.PersonId);
+            _memberships.Remove(id);
+            _roomIdsByMember[membership.PersonId].Remove(membership.RoomId);
+            return membership;
+        }
+    }
+
+    private bool IsMembersRoom(string memberId, string roomId) =>
+        _membersByRoom.TryGetValue(roomId, out var members) && members.ContainsKey(memberId);
 
     private void AddRoom(WebexRoom room)
     {
         _rooms[room.Id] = room;
-        if (!_roomIdsByMember.TryGetValue(room.MemberId, out var ids))
+        AddMember(room, _people[room.MemberId], isModerator: false, room.Created);
+    }
+
+    private WebexMembership AddMember(WebexRoom room, WebexPerson person, bool isModerator, DateTimeOffset created)
+    {
+        var membership = new WebexMembership(
+            MembershipId(person.Id, room.Id), room.Id, person.Id, person.Emails[0], person.DisplayName, person.OrgId, isModerator, false, room.Type, false, created);
+        if (!_membersByRoom.TryGetValue(room.Id, out var members))
         {
-            _roomIdsByMember[room.MemberId] = ids = new HashSet<string>(StringComparer.Ordinal);
+            _membersByRoom[room.Id] = members = new Dictionary<string, WebexMembership>(StringComparer.Ordinal);
+        }
+
+        members[person.Id] = membership;
+        _memberships[membership.Id] = membership;
+        if (!_roomIdsByMember.TryGetValue(person.Id, out var ids))
+        {
+            _roomIdsByMember[person.Id] = ids = new HashSet<string>(StringComparer.Ordinal);
         }
 
         ids.Add(room.Id);
+        return membership;
     }
+
+    // Webex's membership id names the person and the room, so it is the same every time that person joins that room.
+    private static string MembershipId(string personId, string roomId) =>
+        WebexIds.Encode($"ciscospark://us/MEMBERSHIP/{GuidOf(personId)}:{GuidOf(roomId)}");
+
+    private static Guid GuidOf(string webexId) =>
+        WebexIds.TryGetGuid(webexId) ?? new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(webexId)).AsSpan(0, 16));
 }

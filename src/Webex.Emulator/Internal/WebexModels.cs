@@ -68,3 +68,71 @@ internal sealed record WebexMessage(
 }
 
 internal sealed record ItemsResponse<T>(IReadOnlyList<T> Items);
+
+internal sealed record WebexMembership(
+    string Id,
+    string RoomId,
+    string PersonId,
+    string PersonEmail,
+    string PersonDisplayName,
+    string PersonOrgId,
+    bool IsModerator,
+    bool IsRoomHidden,
+    string RoomType,
+    bool IsMonitor,
+    DateTimeOffset Created);
+
+internal sealed record WebexWebhook(
+    string Id,
+    string Name,
+    string TargetUrl,
+    string Resource,
+    string Event,
+    string? Filter,
+    string? Secret,
+    string Status,
+    DateTimeOffset Created,
+    string OrgId,
+    string CreatedBy,
+    string AppId,
+    string OwnedBy)
+{
+    /// <summary>The integration whose token created it; only that integration's tokens (of the same person) see it.</summary>
+    [JsonIgnore]
+    public string ClientId { get; init; } = "";
+
+    [JsonIgnore]
+    public WebhookFilter ParsedFilter { get; init; } = WebhookFilter.None;
+
+    /// <summary>Creation order, for listing.</summary>
+    [JsonIgnore]
+    public long Sequence { get; init; }
+}
+
+/// <summary>The <c>data</c> of a <c>messages</c> webhook: the message without its content, like Webex's.</summary>
+internal sealed record MessageEventData(
+    string Id,
+    string RoomId,
+    string RoomType,
+    string PersonId,
+    string PersonEmail,
+    IReadOnlyList<string>? MentionedPeople,
+    IReadOnlyList<string>? Files,
+    DateTimeOffset Created);
+
+/// <summary>The body Webex posts to a webhook's target.</summary>
+internal sealed record WebhookPayload(
+    string Id,
+    string Name,
+    string TargetUrl,
+    string Resource,
+    string Event,
+    string? Filter,
+    string OrgId,
+    string CreatedBy,
+    string AppId,
+    string OwnedBy,
+    string Status,
+    DateTimeOffset Created,
+    string ActorId,
+    object Data);
