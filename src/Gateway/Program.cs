@@ -12,6 +12,7 @@ using WebexGateway.Proxy;
 using WebexGateway.Refusals;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
+using WebexGateway.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -27,6 +28,7 @@ builder.AddWebexAuthentication();
 builder.AddWebexProxy();
 builder.AddLimits();
 builder.AddLiveEvents();
+builder.AddWebexWebhooks();
 builder.AddGatewayCors();
 
 var app = builder.Build();
@@ -44,6 +46,7 @@ app.MapDefaultEndpoints();
 app.MapAuthApi();
 app.MapWebexProxy();
 app.MapLiveEvents();
+app.MapWebexWebhooks();
 
 app.Run();
 

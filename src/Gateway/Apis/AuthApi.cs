@@ -8,6 +8,7 @@ using WebexGateway.Grants;
 using WebexGateway.Refusals;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
+using WebexGateway.Webhooks;
 
 namespace WebexGateway.Apis;
 
@@ -72,7 +73,7 @@ public static class AuthApi
             [AuthExtensions.WebexScheme]);
     }
 
-    private static async Task<IResult> GetUserAsync(HttpContext context, SignedInGrants signedIn)
+    private static async Task<IResult> GetUserAsync(HttpContext context, SignedInGrants signedIn, WebhookLifecycle webhooks)
     {
         var grant = await signedIn.GetAsync(context);
         if (grant is null)
@@ -81,6 +82,7 @@ public static class AuthApi
         }
 
         GatewayTelemetry.TagUser(context, grant.PersonId);
+        var subscriptions = webhooks.SubscriptionsOf(grant);
         return Results.Json(new
             {
                 id = grant.PersonId,
@@ -88,6 +90,11 @@ public static class AuthApi
                 emails = grant.Emails,
                 scopes = grant.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries),
                 accessTokenExpiresAt = grant.AccessTokenExpiresAt,
+                liveEvents = subscriptions is null ? null : new
+                {
+                    subscribed = subscriptions.Subscribed.Select(p => p.ToString()),
+                    skipped = subscriptions.Skipped.Select(p => new { @event = p.ToString(), missingScope = p.ReadScope }),
+                },
             });
     }
 

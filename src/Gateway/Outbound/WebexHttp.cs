@@ -14,6 +14,9 @@ public static class WebexHttp
 {
     public const string PeopleClient = "webex-people";
 
+    /// <summary>Webex's <c>/v1/webhooks</c>, called with a person's token by the webhook lifecycle.</summary>
+    public const string WebhooksClient = "webex-webhooks";
+
     /// <summary>Marks an outgoing request that must carry no trace context (see <see cref="SelectivePropagator"/>).</summary>
     public static readonly HttpRequestOptionsKey<bool> NoTraceContext = new("webex-gateway.no-trace-context");
 
@@ -27,6 +30,9 @@ public static class WebexHttp
             .AddTokenEndpointResilience();
         services.AddHttpClient(PeopleClient, http => http.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(Handler);
+        services.AddHttpClient(WebhooksClient, http => http.Timeout = Timeout.InfiniteTimeSpan) // the resilience pipeline bounds each call
+            .ConfigurePrimaryHttpMessageHandler(Handler)
+            .AddWebhookCallResilience();
         services.AddSingleton<IForwarderHttpClientFactory, WebexForwarderHttpClientFactory>();
         return builder;
     }

@@ -98,4 +98,32 @@ public static class Refuse
         StatusCodes.Status503ServiceUnavailable => new(status, "upstream_unavailable", $"No {(toWebex ? "Webex" : "app")} destination is available."),
         _ => new(StatusCodes.Status502BadGateway, "upstream_unavailable", $"{(toWebex ? "Webex" : "The app's upstream")} could not be reached."),
     };
+
+    /// <summary>A webhook delivery whose body is not <c>application/json</c>.</summary>
+    public static readonly Refusal WebhookNotJson = new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type",
+        "A webhook delivery is accepted only with 'Content-Type: application/json'.");
+
+    /// <summary>A webhook delivery that is not a JSON object with the webhook's <c>id</c>, <c>resource</c>, <c>event</c> and <c>data</c>.</summary>
+    public static readonly Refusal WebhookMalformed = new(StatusCodes.Status400BadRequest, "bad_request",
+        "A webhook delivery must be a JSON object with 'id', 'resource', 'event' and a 'data' object.");
+
+    /// <summary>A delivery for a webhook the gateway did not make, or no longer knows (its person signed out).</summary>
+    public static readonly Refusal WebhookUnknown = new(StatusCodes.Status404NotFound, "unknown_webhook",
+        "This gateway has no webhook with this id.");
+
+    public static readonly Refusal WebhookSignatureMissing = new(StatusCodes.Status401Unauthorized, "signature_required",
+        "A webhook delivery must carry X-Spark-Signature: the HMAC-SHA1 of its body with the webhook's secret.");
+
+    public static readonly Refusal WebhookSignatureInvalid = new(StatusCodes.Status403Forbidden, "bad_signature",
+        "X-Spark-Signature does not match the body and the webhook's secret.");
+
+    /// <summary>A signed delivery whose resource or event is not the one its webhook was made for.</summary>
+    public static readonly Refusal WebhookEventMismatch = new(StatusCodes.Status422UnprocessableEntity, "event_not_subscribed",
+        "This webhook was not made for this resource and event.");
+
+    public static readonly Refusal WebhookMethodNotAllowed = new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
+        "Webex delivers webhooks with POST only.")
+    {
+        Allow = "POST",
+    };
 }

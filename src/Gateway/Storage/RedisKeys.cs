@@ -38,6 +38,19 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
 
     public RedisKey DataProtectionKeys => $"{_prefix}data-protection-keys";
 
+    /// <summary>A Webex webhook the gateway made: its person, its secret and its pair, encrypted for the webhook's id.</summary>
+    public RedisKey Webhook(string webhookId) => $"{_prefix}webhook:{webhookId}";
+
+    /// <summary>A set: the ids of the webhooks the gateway made for a person.</summary>
+    public RedisKey WebhooksOf(string personId) => $"{_prefix}webhooks:by-person:{personId}";
+
+    /// <summary>A set: the people the gateway made webhooks for, for the periodic check.</summary>
+    public RedisKey WebhookPeople => $"{_prefix}webhooks:people";
+
+    public RedisKey WebhooksLock(string personId) => $"{_prefix}lock:webhooks:{personId}";
+
+    public RedisKey WebhookCheckRun => $"{_prefix}webhooks:check:last-run";
+
     // A person's event keys share one hash tag, so a script can touch them together on a cluster.
     public RedisKey EventLog(string personId) => $"{_prefix}events:{{{personId}}}:log";
 

@@ -23,6 +23,8 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _upstreamResponses;
     private readonly Counter<long> _redisErrors;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _webhooksReceived;
+    private readonly Counter<long> _webhookCalls;
 
     public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
@@ -37,6 +39,8 @@ public sealed class GatewayMetrics
         _upstreamResponses = meter.CreateCounter<long>("webex_gateway.upstream_responses", description: "Webex answers to proxied calls, by status class.");
         _redisErrors = meter.CreateCounter<long>("webex_gateway.redis_errors", description: "Redis operations that failed, by operation.");
         _rateLimited = meter.CreateCounter<long>("webex_gateway.rate_limited", description: "Webex calls answered 429, by whose limit: webex (Webex's own 429 or a cool-down after one) or gateway (the per-person limit).");
+        _webhooksReceived = meter.CreateCounter<long>("webex_gateway.webhooks_received", description: "Webex webhook deliveries to POST /webhooks/webex, by outcome.");
+        _webhookCalls = meter.CreateCounter<long>("webex_gateway.webhook_calls", description: "Calls to Webex's /v1/webhooks by the webhook lifecycle, by operation and outcome.");
         meter.CreateObservableGauge("webex_gateway.cool_downs", () => CountCoolDowns(redis, keys, time), description: "Cool-downs after a Webex 429 in force, over all instances.");
         meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
         meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys, time), description: "Grants stored.");
@@ -67,6 +71,13 @@ public sealed class GatewayMetrics
         "status_class", statusCode is { } code and >= 100 and < 600 ? StatusClasses[(code / 100) - 1] : "error"));
 
     public void RateLimited(string source) => _rateLimited.Add(1, new KeyValuePair<string, object?>("source", source));
+
+    /// <summary>delivered, duplicate, bad_signature, unknown, refused (too large, not JSON, not the webhook's pair) or unavailable.</summary>
+    public void WebhookReceived(string outcome) => _webhooksReceived.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary><paramref name="operation"/>: create, list, update, delete; <paramref name="outcome"/>: success, unauthorized, failed, error.</summary>
+    public void WebhookCall(string operation, string outcome)
+        => _webhookCalls.Add(1, new TagList { { "operation", operation }, { "outcome", outcome } });
 
     public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

@@ -91,4 +91,37 @@ internal static partial class Log
 
     [LoggerMessage(190, LogLevel.Warning, "A messages answer of {Length} bytes is above {Limit} bytes: it passes with its files URLs pointing at Webex, not rewritten")]
     public static partial void MessagesAnswerTooLargeToRewrite(ILogger logger, long length, int limit);
+
+    [LoggerMessage(300, LogLevel.Warning, "A stored webhook record could not be read as its webhook's ({ErrorType}) and is treated as absent")]
+    public static partial void UnreadableWebhook(ILogger logger, string errorType);
+
+    [LoggerMessage(301, LogLevel.Information, "Webhooks of a person reconciled ({Trigger}): {Kept} kept, {Created} created, {Reactivated} reactivated, {Deleted} deleted; {Skipped} pair(s) skipped for a missing scope")]
+    public static partial void WebhooksReconciled(ILogger logger, string trigger, int kept, int created, int reactivated, int deleted, int skipped);
+
+    [LoggerMessage(302, LogLevel.Warning, "Could not reconcile a person's webhooks ({Trigger}): {ErrorType} {Reason} (TrackingID {TrackingId}); tried again at the next sign-in or check")]
+    public static partial void WebhooksReconcileFailed(ILogger logger, string trigger, string errorType, string? reason, string? trackingId);
+
+    [LoggerMessage(303, LogLevel.Information, "A deleted grant's webhooks removed: {Deleted} at Webex ({Failed} could not be), and the person's records")]
+    public static partial void WebhooksForgotten(ILogger logger, int deleted, int failed);
+
+    [LoggerMessage(304, LogLevel.Warning, "Could not remove a deleted grant's webhook records ({ErrorType}); the periodic check tries again")]
+    public static partial void WebhooksForgetFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(305, LogLevel.Warning, "Webex had disabled a webhook ({Resource}:{Event}) after failed deliveries; reactivated")]
+    public static partial void WebhookReactivated(ILogger logger, string resource, string @event);
+
+    [LoggerMessage(306, LogLevel.Information, "Webhook check: {People} person(s) looked at, {Reactivated} webhook(s) reactivated, {Forgotten} without a grant forgotten")]
+    public static partial void WebhookCheckRan(ILogger logger, int people, int reactivated, int forgotten);
+
+    [LoggerMessage(307, LogLevel.Warning, "Webhook check failed ({ErrorType}); it runs again at the next interval")]
+    public static partial void WebhookCheckFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(308, LogLevel.Warning, "A webhook delivery was refused: {Outcome} ({Reason})")]
+    public static partial void WebhookRefused(ILogger logger, string outcome, string reason);
+
+    [LoggerMessage(309, LogLevel.Warning, "A webhook delivery could not be stored ({ErrorType}); answered 503 so Webex retries")]
+    public static partial void WebhookStoreUnavailable(ILogger logger, string errorType);
+
+    [LoggerMessage(310, LogLevel.Warning, "Another instance held a person's webhook lock for too long; this reconcile ({Trigger}) is skipped")]
+    public static partial void WebhookLockBusy(ILogger logger, string trigger);
 }

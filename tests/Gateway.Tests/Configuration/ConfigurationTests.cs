@@ -36,6 +36,16 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
     [InlineData("Gateway:RateLimit:PermitsPerMinute", "-1")]
     [InlineData("Gateway:RateLimit:DefaultRetryAfter", "00:00:00")]
     [InlineData("Gateway:RateLimit:MaxRetryAfter", "2.00:00:00")]
+    [InlineData("Gateway:PublicUrl", "not a url")]
+    [InlineData("Gateway:PublicUrl", "http://gateway.example.com")]
+    [InlineData("Gateway:PublicUrl", "ftp://gateway.example.com")]
+    [InlineData("Gateway:PublicUrl", "https://gateway.example.com/?hook=1")]
+    [InlineData("Gateway:PublicUrl", "https://gateway.example.com/#hook")]
+    [InlineData("Gateway:PublicUrl", "https://user:secret@gateway.example.com")]
+    [InlineData("Webex:Events", "messages:created bogus:created")]
+    [InlineData("Webex:Events", "messages:exploded")]
+    [InlineData("Webex:Events", "messages")]
+    [InlineData("Webex:Events", " ")]
     public async Task A_bad_value_fails_at_start_naming_the_key(string key, string value)
     {
         await using var emulator = await Webex.Emulator.WebexEmulator.StartAsync();
@@ -45,6 +55,20 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
         var error = GatewayHost.StartupFailure(gateway);
 
         Assert.Contains(key, error.Message);
+    }
+
+    [Theory]
+    [InlineData("https://gateway.example.com")]
+    [InlineData("https://gateway.example.com/base/")]
+    [InlineData("http://127.0.0.1:5080")]
+    [InlineData("http://localhost:5080")]
+    [InlineData("http://[::1]:5080")]
+    public async Task A_public_url_that_is_https_or_loopback_http_starts(string publicUrl)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:PublicUrl"] = publicUrl, ["Webex:Events"] = "messages:created rooms:updated memberships:deleted" });
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await new HttpClient().GetAsync(new Uri(gateway.Address, "/healthz"))).StatusCode);
     }
 
     [Fact]

@@ -1157,6 +1157,113 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         AssertNoToken(world, response.Text, name);
     }
 
+    // ───────────────────────── webhook deliveries ─────────────────────────
+
+    public static TheoryData<string, int> HostileWebhookDeliveries => new()
+    {
+        { "no-signature", 401 },
+        { "empty-signature", 401 },
+        { "wrong-signature", 403 },
+        { "signed-with-another-webhooks-secret", 403 },
+        { "body-changed-after-signing", 403 },
+        { "signature-of-the-body-as-sha256", 403 },
+        { "unknown-webhook", 404 },
+        { "record-copied-onto-another-webhook-id", 404 },
+        { "oversized", 413 },
+        { "chunked-oversized", 413 },
+        { "text-plain", 415 },
+        { "form-urlencoded", 415 },
+        { "no-content-type", 415 },
+        { "not-json", 400 },
+        { "json-array", 400 },
+        { "no-data", 400 },
+        { "data-not-an-object", 400 },
+        { "no-id", 400 },
+        { "another-resource-than-the-webhooks", 422 },
+        { "another-event-than-the-webhooks", 422 },
+    };
+
+    /// <summary>
+    /// <c>POST /webhooks/webex</c> is public: anybody can post to it. Whatever they post, it is a clear 4xx through the
+    /// refusal catalogue and nothing reaches anybody's events.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(HostileWebhookDeliveries))]
+    public async Task A_forged_oversized_or_malformed_webhook_delivery_is_a_4xx_and_nothing_is_delivered(string hostility, int status)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(Webhooks.WebhookDeliveries.LiveEvents());
+        var record = await Webhooks.WebhookDeliveries.SeedAsync(gateway, world.Person.Id);
+        var other = await Webhooks.WebhookDeliveries.SeedAsync(gateway, world.Person.Id);
+        var body = Webhooks.WebhookDeliveries.Body(record);
+        var large = Webhooks.WebhookDeliveries.Body(record, extraData: $",\"text\":\"{new string('a', 70 * 1024)}\"");
+        string Sign(string text) => Webhooks.WebhookDeliveries.Sign(record.Secret, text);
+        if (hostility == "record-copied-onto-another-webhook-id")
+        {
+            // The record is bound to its webhook id: a copy under another id decrypts to nothing.
+            var db = redis.Redis.GetDatabase();
+            var copied = $"hook-{Guid.NewGuid():N}";
+            await db.StringSetAsync($"{world.KeyPrefix}webhook:{copied}", await db.StringGetAsync($"{world.KeyPrefix}webhook:{record.WebhookId}"));
+            body = body.Replace(record.WebhookId, copied, StringComparison.Ordinal);
+        }
+
+        HttpContent content = hostility switch
+        {
+            "oversized" => new StringContent(large, Encoding.UTF8, "application/json"),
+            "chunked-oversized" => new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(large))),
+            "text-plain" => new StringContent(body, Encoding.UTF8, "text/plain"),
+            "form-urlencoded" => new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+            "no-content-type" => new ByteArrayContent(Encoding.UTF8.GetBytes(body)),
+            "not-json" => new StringContent("{\"id\": \"" + record.WebhookId + "\", nope", Encoding.UTF8, "application/json"),
+            "json-array" => new StringContent($"[{body}]", Encoding.UTF8, "application/json"),
+            "no-data" => new StringContent(body.Replace("\"data\":", "\"dato\":", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+            "data-not-an-object" => new StringContent(JsonSerializer.Serialize(new { id = record.WebhookId, resource = "messages", @event = "created", data = "x" }), Encoding.UTF8, "application/json"),
+            "no-id" => new StringContent(body.Replace("\"id\":\"" + record.WebhookId, "\"webhook\":\"" + record.WebhookId, StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+            "unknown-webhook" => new StringContent(body.Replace(record.WebhookId, "hook-nobody-made", StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+            "another-resource-than-the-webhooks" => new StringContent(Webhooks.WebhookDeliveries.Body(record, resource: "memberships"), Encoding.UTF8, "application/json"),
+            "another-event-than-the-webhooks" => new StringContent(Webhooks.WebhookDeliveries.Body(record, @event: "deleted"), Encoding.UTF8, "application/json"),
+            _ => new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        if (hostility == "chunked-oversized")
+        {
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
+        var sent = await content.ReadAsStringAsync();
+        var signature = hostility switch
+        {
+            "no-signature" => null,
+            "empty-signature" => "",
+            "wrong-signature" => new string('0', 40),
+            "signed-with-another-webhooks-secret" => Webhooks.WebhookDeliveries.Sign(other.Secret, sent),
+            "body-changed-after-signing" => Sign(sent.Replace("msg-1", "msg-2", StringComparison.Ordinal)),
+            "signature-of-the-body-as-sha256" => Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(record.Secret), Encoding.UTF8.GetBytes(sent))),
+            _ => Sign(sent),
+        };
+        using var http = CookielessClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway.Address, "/webhooks/webex")) { Content = content };
+        if (signature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Spark-Signature", signature);
+        }
+
+        if (hostility == "chunked-oversized")
+        {
+            request.Headers.TransferEncodingChunked = true;
+        }
+
+        using var response = await http.SendAsync(request);
+        var answer = await response.Content.ReadAsStringAsync();
+
+        Assert.True((int)response.StatusCode == status, $"{hostility}: {(int)response.StatusCode} {answer}");
+        using var json = JsonDocument.Parse(answer);
+        Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("error").GetString()));
+        Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("message").GetString()));
+        Assert.DoesNotContain(record.Secret, answer, StringComparison.Ordinal);
+        Assert.Empty(await Webhooks.WebhookDeliveries.EventLogAsync(gateway, world.Person.Id));
+        Assert.DoesNotContain(gateway.Logs, line => line.Contains(record.Secret, StringComparison.Ordinal));
+    }
+
     // ───────────────────────── sizes ─────────────────────────
 
     public static TheoryData<string, int> Oversized => new()
