@@ -35,6 +35,20 @@ public static class Refuse
     public static readonly Refusal WebSocketOriginNotAllowed = new(StatusCodes.Status403Forbidden, "websocket_origin_not_allowed",
         "WebSockets are accepted only from the gateway's own origin or one listed in Gateway:AllowedOrigins.", "csrf");
 
+    /// <summary>
+    /// <c>/events</c> asked for by a page of another site (<c>Sec-Fetch-Site</c>) whose origin is not allowed: the stream
+    /// opens with the cookie alone, since an EventSource cannot send <c>X-CSRF</c>.
+    /// </summary>
+    public static readonly Refusal EventsOriginNotAllowed = new(StatusCodes.Status403Forbidden, "origin_not_allowed",
+        "Live events are streamed only to the gateway's own pages and the origins listed in Gateway:AllowedOrigins.", "csrf");
+
+    /// <summary>The person holds <c>Gateway:Events:MaxStreamsPerPerson</c> open streams already, over all instances.</summary>
+    public static Refusal TooManyStreams(int max) => new(StatusCodes.Status429TooManyRequests, "too_many_streams",
+        $"This person has {max.ToString(System.Globalization.CultureInfo.InvariantCulture)} open event streams already (Gateway:Events:MaxStreamsPerPerson); close one first.", "too_many_streams")
+    {
+        RetryAfterSeconds = 15,
+    };
+
     /// <summary>A body above the call's limit: <c>Gateway:MaxUploadBytes</c> for a message with a file, Kestrel's otherwise.</summary>
     public static Refusal PayloadTooLarge(long limit) => new(StatusCodes.Status413PayloadTooLarge, "payload_too_large",
         $"The request body is larger than this call accepts: at most {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes.", "bad_input");

@@ -57,4 +57,10 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
     public RedisKey EventSequence(string personId) => $"{_prefix}events:{{{personId}}}:position";
 
     public RedisKey EventSeen(string personId, string eventId) => $"{_prefix}events:{{{personId}}}:seen:{eventId}";
+
+    /// <summary>A sorted set: the person's open event streams over all instances, scored by when each one's slot lapses.</summary>
+    public RedisKey EventStreams(string personId) => $"{_prefix}events:{{{personId}}}:streams";
+
+    /// <summary>The channel every instance hears appended events (and ended grants) on.</summary>
+    public RedisChannel EventChannel => RedisChannel.Literal($"{_prefix}events");
 }

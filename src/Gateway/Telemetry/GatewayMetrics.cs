@@ -25,6 +25,9 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _webhooksReceived;
     private readonly Counter<long> _webhookCalls;
+    private readonly Counter<long> _eventsDelivered;
+    private readonly Histogram<double> _eventDeliveryDuration;
+    private long _eventStreams;
 
     public GatewayMetrics(IMeterFactory meters, IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time)
     {
@@ -41,6 +44,10 @@ public sealed class GatewayMetrics
         _rateLimited = meter.CreateCounter<long>("webex_gateway.rate_limited", description: "Webex calls answered 429, by whose limit: webex (Webex's own 429 or a cool-down after one) or gateway (the per-person limit).");
         _webhooksReceived = meter.CreateCounter<long>("webex_gateway.webhooks_received", description: "Webex webhook deliveries to POST /webhooks/webex, by outcome.");
         _webhookCalls = meter.CreateCounter<long>("webex_gateway.webhook_calls", description: "Calls to Webex's /v1/webhooks by the webhook lifecycle, by operation and outcome.");
+        _eventsDelivered = meter.CreateCounter<long>("webex_gateway.events_delivered", description: "Events written on a browser's event stream.");
+        _eventDeliveryDuration = meter.CreateHistogram<double>("webex_gateway.event_delivery.duration", "s", "From the webhook's receipt to the event written on a stream.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 15, 60] });
+        meter.CreateObservableGauge("webex_gateway.event_streams", () => Volatile.Read(ref _eventStreams), description: "Event streams open on this instance.");
         meter.CreateObservableGauge("webex_gateway.cool_downs", () => CountCoolDowns(redis, keys, time), description: "Cool-downs after a Webex 429 in force, over all instances.");
         meter.CreateObservableGauge("webex_gateway.ready", () => redis.IsConnected ? 1 : 0, description: "1 while Redis is connected.");
         meter.CreateObservableGauge("webex_gateway.grants", () => CountGrants(redis, keys, time), description: "Grants stored.");
@@ -78,6 +85,16 @@ public sealed class GatewayMetrics
     /// <summary><paramref name="operation"/>: create, list, update, delete; <paramref name="outcome"/>: success, unauthorized, failed, error.</summary>
     public void WebhookCall(string operation, string outcome)
         => _webhookCalls.Add(1, new TagList { { "operation", operation }, { "outcome", outcome } });
+
+    public void EventDelivered(TimeSpan sinceReceipt)
+    {
+        _eventsDelivered.Add(1);
+        _eventDeliveryDuration.Record(Math.Max(0, sinceReceipt.TotalSeconds));
+    }
+
+    public void EventStreamOpened() => Interlocked.Increment(ref _eventStreams);
+
+    public void EventStreamClosed() => Interlocked.Decrement(ref _eventStreams);
 
     public void RedisError(string operation) => _redisErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

@@ -38,6 +38,15 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "Embedded Redis-protocol store (Garnet) listening on {Endpoint}, data in {DataDirectory}")]
     public static partial void EmbeddedStore(ILogger logger, string endpoint, string dataDirectory);
 
+    [LoggerMessage(320, LogLevel.Debug, "An event stream opened after position {Position}")]
+    public static partial void EventStreamOpened(ILogger logger, long position);
+
+    [LoggerMessage(321, LogLevel.Warning, "An event stream could not read its person's event log ({ErrorType}); it stays open and reads it again at its next keep-alive")]
+    public static partial void EventLogUnavailable(ILogger logger, string errorType);
+
+    [LoggerMessage(322, LogLevel.Warning, "A deleted grant could not be announced to the other instances ({ErrorType}); their event streams of that person end at their next keep-alive")]
+    public static partial void StreamEndNotPublished(ILogger logger, string errorType);
+
     [LoggerMessage(12, LogLevel.Information, "Webex answered 401; replaying the request with a refreshed token")]
     public static partial void Replaying(ILogger logger);
 
