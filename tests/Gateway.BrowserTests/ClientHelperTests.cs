@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using WebexGateway.Events;
 using WebexGateway.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 using static WebexGateway.BrowserTests.DemoPage;
@@ -269,6 +271,155 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
           }
         }
         """, new object[] { roomId, size });
+
+    /// <summary>
+    /// events() as callbacks and as an async iterator, two streams at once: each gets every event, in order, shaped as the
+    /// README says; a sign-out (here by another client of the same session) ends both with session_ended, and neither
+    /// opens the stream again.
+    /// </summary>
+    [SkippableFact]
+    public async Task Events_reach_callbacks_and_the_async_iterator_and_session_ended_stops_them_for_good()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-events");
+        await demo.SignInAsync();
+        var streams = CountEventStreamRequests(demo);
+
+        await demo.Page.EvaluateAsync("""
+            async () => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              const webex = createWebexGateway();
+              const seen = window.seen = { callback: [], iterated: [], ended: 0, opened: 0, iteration: 'running' };
+              window.live = webex.events({
+                onEvent: event => seen.callback.push(event),
+                onSessionEnded: () => seen.ended++,
+                onOpen: () => seen.opened++,
+              });
+              window.iterated = webex.events({ onOpen: () => seen.opened++ });
+              (async () => {
+                try {
+                  for await (const event of window.iterated) seen.iterated.push(event);
+                  seen.iteration = 'ended';
+                } catch (e) {
+                  seen.iteration = `threw ${e.code}`;
+                }
+              })();
+            }
+            """);
+        await demo.Page.WaitForFunctionAsync("() => window.seen.opened === 2");
+
+        await AppendEventAsync(demo, "event-1", "messages", "created", """{"id":"message-1","roomId":"room-1"}""");
+        await AppendEventAsync(demo, "event-2", "messages", "deleted", """{"id":"message-1","roomId":"room-1"}""");
+        await demo.Page.WaitForFunctionAsync("() => window.seen.callback.length === 2 && window.seen.iterated.length === 2");
+
+        var seen = await demo.Page.EvaluateAsync<JsonElement>("() => window.seen");
+        foreach (var list in new[] { "callback", "iterated" })
+        {
+            var events = seen.GetProperty(list).EnumerateArray().ToList();
+            Assert.Equal(["messages.created", "messages.deleted"], events.Select(e => e.GetProperty("type").GetString()));
+            Assert.Equal(["1", "2"], events.Select(e => e.GetProperty("id").GetString()));
+            Assert.Equal(["created", "deleted"], events.Select(e => e.GetProperty("event").GetString()));
+            Assert.All(events, e => Assert.Equal("messages", e.GetProperty("resource").GetString()));
+            Assert.All(events, e => Assert.Equal("actor-1", e.GetProperty("actorId").GetString()));
+            Assert.All(events, e => Assert.Equal("2026-12-04T10:00:00.000Z", e.GetProperty("created").GetString()));
+            Assert.All(events, e => Assert.Equal("message-1", e.GetProperty("data").GetProperty("id").GetString()));
+        }
+
+        Assert.Equal(2, streams.Count);
+        var logout = await demo.Page.APIRequest.PostAsync("/auth/logout", new() { Headers = new Dictionary<string, string> { ["X-CSRF"] = "1" } });
+        Assert.True(logout.Ok, $"logout answered {logout.Status}");
+
+        await demo.Page.WaitForFunctionAsync("() => window.seen.ended === 1 && window.seen.iteration === 'ended'");
+        Assert.Equal("session_ended", await demo.Page.EvaluateAsync<string>("() => window.live.closed"));
+        Assert.Equal("session_ended", await demo.Page.EvaluateAsync<string>("() => window.iterated.closed"));
+        Assert.Equal("closed", await demo.Page.EvaluateAsync<string>("() => window.live.state"));
+        // The gateway asks for a reconnection after 3 s: a stream that went on would be asked for again by then.
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.Equal(2, streams.Count);
+        Assert.Equal(1, await demo.Page.EvaluateAsync<int>("() => window.seen.ended"));
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>
+    /// A stream the gateway refuses is told to onError once, with the gateway's status and error, and not asked for again:
+    /// 401 login_required without a session (the page stays where it is), 429 too_many_streams beyond
+    /// Gateway:Events:MaxStreamsPerPerson (the demo app's open stream is not disturbed).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_refused_stream_is_surfaced_to_on_error_and_not_retried()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-events-refused",
+            new Dictionary<string, string?> { ["Gateway:Events:MaxStreamsPerPerson"] = "1" });
+        await demo.Page.GotoAsync("/");
+        await Expect(demo.Id("sign-in")).ToBeVisibleAsync();
+        var page = demo.Page.Url;
+        var streams = CountEventStreamRequests(demo);
+
+        var signedOut = await OpenRefusedStreamAsync(demo);
+
+        Assert.Equal(401, signedOut.GetProperty("status").GetInt32());
+        Assert.Equal("login_required", signedOut.GetProperty("code").GetString());
+        Assert.StartsWith("/auth/login", signedOut.GetProperty("loginUrl").GetString(), StringComparison.Ordinal);
+        Assert.Equal("error", signedOut.GetProperty("closed").GetString());
+        Assert.Equal(1, signedOut.GetProperty("errors").GetInt32());
+        Assert.Equal(page, demo.Page.Url);
+        var afterRefusal = streams.Count; // the EventSource's request and one more to read why
+        Assert.InRange(afterRefusal, 1, 2);
+
+        await demo.SignInAsync();
+        // The demo app's own stream takes the one slot.
+        await Expect(demo.Id("live-status")).ToHaveTextAsync("Live updates on");
+        var beforeSecond = streams.Count;
+
+        var tooMany = await OpenRefusedStreamAsync(demo);
+
+        Assert.Equal(429, tooMany.GetProperty("status").GetInt32());
+        Assert.Equal("too_many_streams", tooMany.GetProperty("code").GetString());
+        Assert.Equal(15, tooMany.GetProperty("retryAfter").GetInt32());
+        Assert.Equal(1, tooMany.GetProperty("errors").GetInt32());
+        var afterSecond = streams.Count;
+        Assert.InRange(afterSecond - beforeSecond, 1, 2);
+
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.Equal(afterSecond, streams.Count);
+        Assert.Equal(1, await demo.Page.EvaluateAsync<int>("() => window.refused.errors"));
+        await Expect(demo.Id("live-status")).ToHaveTextAsync("Live updates on");
+        await Expect(demo.Id("error")).ToBeHiddenAsync();
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>events() with only onError: resolves once it has stopped, with what onError was given and what the handle says.</summary>
+    private static Task<JsonElement> OpenRefusedStreamAsync(DemoPage demo) => demo.Page.EvaluateAsync<JsonElement>("""
+        async () => {
+          const { createWebexGateway } = await import('/webex-gateway.js');
+          const refused = window.refused = { errors: 0 };
+          const handle = createWebexGateway({ onLoginRequired: () => { refused.navigated = true; } }).events({
+            onError: e => {
+              refused.errors++;
+              Object.assign(refused, { status: e.status, code: e.code, retryAfter: e.retryAfter, loginUrl: e.loginUrl ?? null });
+            },
+          });
+          refused.closed = await handle.closed;
+          return refused;
+        }
+        """);
+
+    private static Task<bool> AppendEventAsync(DemoPage demo, string id, string resource, string @event, string data) =>
+        demo.Gateway.Services.GetRequiredService<PersonEvents>().AppendAsync(
+            new WebexEvent(demo.Person.Id, id, resource, @event, "actor-1", "2026-12-04T10:00:00.000Z", JsonDocument.Parse(data).RootElement));
+
+    /// <summary>The requests the page's contexts make for <c>/events</c>, counted as they go.</summary>
+    private static ConcurrentQueue<string> CountEventStreamRequests(DemoPage demo)
+    {
+        var seen = new ConcurrentQueue<string>();
+        demo.Page.Context.Request += (_, request) =>
+        {
+            if (new Uri(request.Url).AbsolutePath == "/events")
+            {
+                seen.Enqueue(request.ResourceType);
+            }
+        };
+        return seen;
+    }
 
     [SkippableFact]
     public async Task Content_url_maps_webex_contents_to_the_gateway_and_refuses_other_sites()

@@ -252,8 +252,9 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
    *   onSessionEnded() runs.
    * - An answer the browser does not retry (an EventSource gives up on any status but 200) is read once more with
    *   fetch() to learn why: a 4xx (401 login_required, 403, 429 too_many_streams, ...) stops the stream and reaches
-   *   onError(WebexGatewayError) (a 401's `loginUrl` is set, but the page is not sent there); a 5xx or no answer opens
-   *   a new stream after a growing pause (1 s to 30 s), which starts from now.
+   *   onError(WebexGatewayError) (a 401's `loginUrl` is set, but the page is not sent there); a 5xx opens a new stream
+   *   after a growing pause (1 s to 30 s), which starts from now; an answer that cannot be read three times in a row
+   *   (another origin without CORS) stops it with code 'network_error'.
    * The handle: `close()`; `closed`, a promise of why it ended ('session_ended', 'closed' or 'error', the error in
    * `error`); `state` ('connecting', 'open', 'closed'). It is also an async iterator of the events, ending after
    * session_ended or close() and throwing the error that stopped the stream.
@@ -267,6 +268,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
     let probe = null;
     let timer = null;
     let failures = 0;
+    let unanswered = 0;
     let state = 'connecting';
     let ended;
     const closed = new Promise(resolve => { ended = resolve; });
@@ -336,6 +338,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
       });
       current.onopen = () => {
         failures = 0;
+        unanswered = 0;
         state = 'open';
         if (onOpen) onOpen();
       };
@@ -358,6 +361,14 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
         // No answer (or close() meanwhile): tried again below.
       }
       if (state === 'closed') return;
+      // The browser retries a connection that fails by itself, so a stream it gave up on was answered: an answer this
+      // page cannot read (another origin without CORS) is not worth asking for again and again.
+      unanswered = response ? 0 : unanswered + 1;
+      if (unanswered >= 3) {
+        const error = new WebexGatewayError(`The answer of ${url} cannot be read (another origin without CORS?).`, { code: 'network_error' });
+        if (finish('error', error) && onError) onError(error);
+        return;
+      }
       const type = response ? (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase() : '';
       if (response && response.status < 500 && !(response.status === 200 && type === 'text/event-stream')) {
         const error = response.ok
