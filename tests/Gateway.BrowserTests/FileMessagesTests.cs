@@ -117,7 +117,7 @@ public sealed class FileMessagesTests(RedisFixture redis, ChromiumFixture chromi
     [SkippableFact]
     public async Task A_room_shows_an_image_inline_and_a_document_as_a_download_link()
     {
-        await using var demo = await StartAsync(redis, chromium, "readme");
+        await using var demo = await StartAsync(redis, chromium, "readme", liveEvents: true);
         await demo.SignInAsync();
         await OpenRoomAsync(demo, 2);
         var chart = Convert.FromBase64String(await demo.Page.EvaluateAsync<string>("""
@@ -149,6 +149,7 @@ public sealed class FileMessagesTests(RedisFixture redis, ChromiumFixture chromi
         await Expect(messages.Nth(1).Locator("a.attachment")).ToHaveTextAsync("review-minutes.pdf");
         await Expect(messages.Nth(1).Locator("a.attachment")).ToHaveAttributeAsync("download", "review-minutes.pdf");
         await Expect(demo.Id("error")).ToBeHiddenAsync();
+        await Expect(demo.Id("live-status")).ToHaveTextAsync("Live updates on");
         await demo.Page.EvaluateAsync("() => document.activeElement?.blur()");
         await demo.ScreenshotAsync("demo");
         demo.AssertNoPageErrors();
