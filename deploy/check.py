@@ -33,12 +33,17 @@ COUNTERS = {
     "webex_gateway_upstream_responses_total": {"status_class": {"2xx", "3xx", "4xx", "5xx", "error"}},
     "webex_gateway_redis_errors_total": {},
     "webex_gateway_rate_limited_total": {"source": {"webex", "gateway"}},
+    "webex_gateway_webhooks_received_total": {"outcome": {"delivered", "duplicate", "bad_signature", "unknown", "refused", "unavailable"}},
+    "webex_gateway_webhook_calls_total": {"operation": {"create", "list", "update", "delete"},
+                                          "outcome": {"success", "unauthorized", "failed", "error"}},
+    "webex_gateway_events_delivered_total": {},
 }
-GAUGES = {"webex_gateway_grants": {}, "webex_gateway_cool_downs": {}, "webex_gateway_ready": {}, "kestrel_active_connections": {}}
+GAUGES = {"webex_gateway_grants": {}, "webex_gateway_cool_downs": {}, "webex_gateway_event_streams": {}, "webex_gateway_ready": {}, "kestrel_active_connections": {}}
 HISTOGRAMS = {
     "webex_gateway_token_refresh_duration_seconds": {"trigger": COUNTERS["webex_gateway_token_refreshes_total"]["trigger"],
                                                      "outcome": COUNTERS["webex_gateway_token_refreshes_total"]["outcome"]},
     "webex_gateway_lock_wait_duration_seconds": {},
+    "webex_gateway_event_delivery_duration_seconds": {},
     "http_server_request_duration_seconds": {},
     "http_client_request_duration_seconds": {},
 }
@@ -270,7 +275,10 @@ for path in dashboards:
                      "webex_gateway_ready", "http_server_request_duration_seconds_bucket", "webex_gateway_grants",
                      "webex_gateway_upstream_responses_total", "webex_gateway_requests_rejected_total",
                      "webex_gateway_lock_waits_total", "webex_gateway_token_refresh_duration_seconds_bucket",
-                     "webex_gateway_rate_limited_total", "webex_gateway_cool_downs"):
+                     "webex_gateway_rate_limited_total", "webex_gateway_cool_downs",
+                     "webex_gateway_webhooks_received_total", "webex_gateway_webhook_calls_total",
+                     "webex_gateway_events_delivered_total", "webex_gateway_event_streams",
+                     "webex_gateway_event_delivery_duration_seconds_bucket"):
         if required not in path.read_text():
             error(where, f"no panel uses {required}")
     print(f"  {where}: {len(all_panels)} panels, {exprs} queries checked")

@@ -34,7 +34,8 @@ public static class DemoMode
             ["Webex:ApiUrl"] = baseUrl,
             ["Webex:ClientId"] = ClientId,
             ["Webex:ClientSecret"] = ClientSecret,
-            ["Webex:Scopes"] = "spark:people_read spark:rooms_read spark:messages_write",
+            // The read scopes let the demo's people have webhooks, so their rooms update live.
+            ["Webex:Scopes"] = "spark:people_read spark:rooms_read spark:messages_write spark:messages_read spark:memberships_read",
         });
         builder.Services.AddHostedService(sp => new DemoEmulatorHost(
             new Uri(baseUrl),

@@ -125,7 +125,7 @@ internal static partial class Log
     [LoggerMessage(307, LogLevel.Warning, "Webhook check failed ({ErrorType}); it runs again at the next interval")]
     public static partial void WebhookCheckFailed(ILogger logger, string errorType);
 
-    [LoggerMessage(308, LogLevel.Warning, "A webhook delivery was refused: {Outcome} ({Reason})")]
+    [LoggerMessage(308, LogLevel.Information, "A webhook delivery was refused: {Outcome} ({Reason})")]
     public static partial void WebhookRefused(ILogger logger, string outcome, string reason);
 
     [LoggerMessage(309, LogLevel.Warning, "A webhook delivery could not be stored ({ErrorType}); answered 503 so Webex retries")]

@@ -28,4 +28,17 @@ public sealed class DemoModeTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Contains("Accept", await consentPage.Content.ReadAsStringAsync());
         Assert.Contains(gateway.Logs, line => line.Contains("DEMO MODE", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task In_demo_mode_live_events_are_on_at_the_gateways_own_loopback_address()
+    {
+        await using var unused = await Webex.Emulator.WebexEmulator.StartAsync();
+        await using var gateway = new GatewayHost(unused, redis.ConnectionString, RedisFixture.NewKeyPrefix(),
+            settings: new Dictionary<string, string?> { ["Webex:ClientId"] = "", ["Webex:ClientSecret"] = "" }, output: output);
+
+        var target = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<WebexGateway.Webhooks.WebhookTarget>(gateway.Services);
+
+        Assert.True(target.IsOn);
+        Assert.Equal($"http://127.0.0.1:{gateway.Address.Port}/webhooks/webex", target.Url);
+    }
 }

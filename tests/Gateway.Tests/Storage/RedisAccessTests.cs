@@ -1,7 +1,10 @@
 using System.Net;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using WebexGateway.Tests.Infrastructure;
+using WebexGateway.Tests.Webhooks;
+using WebexGateway.Webhooks;
 using Xunit.Abstractions;
 
 namespace WebexGateway.Tests.Storage;
@@ -28,6 +31,8 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
             ["Redis:CaCertificatePath"] = server.CaCertificatePath,
             ["Redis:WaitForReplicas"] = "1",
             ["Telemetry:Prometheus"] = "true",
+            ["Gateway:PublicUrl"] = "http://127.0.0.1:1",
+            ["Webex:Scopes"] = "spark:people_read spark:rooms_read spark:messages_write spark:messages_read",
         };
 
         // Two instances: sign-in, calls, a refresh under the lock, the keep-alive, metrics, and a logout heard by the other.
@@ -42,7 +47,16 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         Assert.Equal(1, world.Webex.RefreshCalls);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/readyz"))).StatusCode);
         Assert.Matches(@"(?m)^webex_gateway_grants(\{[^}]*\})? 1( |$)", await (await browser.GetAsync(new Uri(first.Address, "/metrics"))).Content.ReadAsStringAsync());
+        // Live events: the sign-in's webhooks, the periodic check, and a delivery appended to the person's events.
+        await first.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        await first.Services.GetRequiredService<WebhookCheck>().RunOnceAsync(CancellationToken.None);
+        var webhooks = first.Services.GetRequiredService<WebhookStore>();
+        var record = (await webhooks.GetAsync((await webhooks.IdsOfAsync(world.Person.Id))[0]))!;
+        var delivery = WebhookDeliveries.Body(record);
+        Assert.Equal(HttpStatusCode.NoContent, (await WebhookDeliveries.PostAsync(second, delivery, WebhookDeliveries.Sign(record.Secret, delivery))).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(second.Address, "/auth/logout"))).StatusCode);
+        await second.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        Assert.Empty(await webhooks.IdsOfAsync(world.Person.Id));
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
 
         // Nothing the gateway did was refused: the ACL line is enough.

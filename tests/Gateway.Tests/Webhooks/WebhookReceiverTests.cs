@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using WebexGateway.Telemetry;
 using WebexGateway.Tests.Infrastructure;
 using WebexGateway.Webhooks;
 using Xunit.Abstractions;
@@ -108,5 +112,54 @@ public sealed class WebhookReceiverTests(RedisFixture redis, ITestOutputHelper o
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         Assert.Contains("method_not_allowed", await get.Content.ReadAsStringAsync());
         Assert.Equal("POST", string.Join(",", get.Content.Headers.Allow));
+    }
+
+    [Fact]
+    public async Task A_receipt_is_a_span_under_the_request_and_each_outcome_is_counted()
+    {
+        var spans = new List<Activity>();
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var settings = LiveEvents();
+        settings["OTEL_TRACES_SAMPLER"] = "parentbased_always_on";
+        settings["Telemetry:Prometheus"] = "true";
+        await using var gateway = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, settings: settings,
+            services: services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)), output: output);
+        var record = await SeedAsync(gateway, world.Person.Id);
+        var body = Body(record);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(gateway, body, Sign(record.Secret, body))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(gateway, body, Sign(record.Secret, body))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(gateway, body, Sign("not-the-secret", body))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(gateway, body, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(gateway, body.Replace(record.WebhookId, "hook-unknown", StringComparison.Ordinal), "x")).StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await PostAsync(gateway, body, Sign(record.Secret, body), "text/plain")).StatusCode);
+
+        gateway.Services.GetRequiredService<TracerProvider>().ForceFlush();
+        Activity[] receipts;
+        lock (spans)
+        {
+            receipts = spans.Where(s => s.DisplayName == "webhook.receive").ToArray();
+        }
+
+        Assert.Equal(2, receipts.Length);
+        foreach (var receipt in receipts)
+        {
+            Assert.Equal("messages", receipt.GetTagItem("webex.webhook.resource"));
+            Assert.Equal(GatewayMetrics.UserPseudonym(world.Person.Id), receipt.GetTagItem("enduser.pseudo.id"));
+            lock (spans)
+            {
+                Assert.Contains(spans, s => s.Kind == ActivityKind.Server && s.SpanId == receipt.ParentSpanId && s.TraceId == receipt.TraceId);
+            }
+        }
+
+        Assert.Equal(["delivered", "duplicate"], receipts.Select(r => (string)r.GetTagItem("webex_gateway.webhook.outcome")!).Order().ToArray());
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(gateway.Address, "/metrics"));
+        foreach (var (outcome, count) in new[] { ("delivered", 1), ("duplicate", 1), ("bad_signature", 2), ("unknown", 1), ("refused", 1) })
+        {
+            Assert.Matches(new Regex($@"(?m)^webex_gateway_webhooks_received_total\{{[^}}]*outcome=""{outcome}""[^}}]*\}} {count}( |$)"), metrics);
+        }
+
+        Assert.DoesNotContain(record.Secret, metrics, StringComparison.Ordinal);
     }
 }
