@@ -337,6 +337,12 @@ root = locations.get("location /", "")
 if not re.search(r"error_page\s+(\d+)\s+=\s*@websocket;", root) or "if ($connection_upgrade)" not in root:
     error(where, "`location /` must send WebSocket handshakes (if ($connection_upgrade)) to @websocket")
 
+events = locations.get("location = /events", "")
+timeout = re.search(r"proxy_read_timeout\s+(\S+);", events)
+if ("proxy_pass" not in events or not re.search(r"proxy_buffering\s+off;", events)
+        or not timeout or (seconds(timeout.group(1)) or 0) < 60):
+    error(where, "needs `location = /events` with proxy_pass, `proxy_buffering off` and a proxy_read_timeout of at least 60s (the live events' stream)")
+
 # --- docker-compose wiring (the `docker-compose config` rendering, when given) -----------------------------------------
 if len(sys.argv) > 1:
     where = "docker-compose.yml"

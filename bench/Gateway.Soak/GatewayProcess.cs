@@ -33,6 +33,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ProcessId => _process.Id;
+
     public static GatewayProcess Start(string name, string gatewayDll, int port, string webex, string clientId, string clientSecret, string redis, string keyPrefix, string logDirectory)
     {
         var url = $"http://127.0.0.1:{port}";

@@ -33,6 +33,7 @@ public sealed class EventStreamEndpoint(
     PersonEvents events,
     GatewayMetrics metrics,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<EventStreamEndpoint> logger)
 {
     public const string Path = "/events";
@@ -141,6 +142,9 @@ public sealed class EventStreamEndpoint(
         var fromLog = true;
         var keepAlive = Task.Delay(KeepAliveInterval, time, cancellationToken);
         var ended = Task.Delay(Timeout.Infinite, stream.Ended);
+        // An instance going down ends its streams at once rather than holding its shutdown: the browsers reconnect
+        // elsewhere with Last-Event-ID.
+        var stopping = Task.Delay(Timeout.Infinite, lifetime.ApplicationStopping);
         Task<bool>? heard = null;
         while (true)
         {
@@ -160,17 +164,17 @@ public sealed class EventStreamEndpoint(
                 last = loggedEvent.Position;
                 var delivery = StartDelivery(loggedEvent, session);
                 yield return new SseItem<LoggedEvent?>(loggedEvent, loggedEvent.Type) { EventId = last.ToString(CultureInfo.InvariantCulture) };
-                metrics.EventDelivered(time.GetUtcNow() - loggedEvent.ReceivedAt);
+                metrics.EventDelivered(loggedEvent.ReceivedAt == DateTimeOffset.MinValue ? null : time.GetUtcNow() - loggedEvent.ReceivedAt);
                 delivery?.Dispose();
             }
 
             heard ??= stream.WaitAsync(cancellationToken).AsTask();
             if (!stream.CatchUpNeeded)
             {
-                await Task.WhenAny(heard, keepAlive, ended);
+                await Task.WhenAny(heard, keepAlive, ended, stopping);
             }
 
-            if (cancellationToken.IsCancellationRequested)
+            if (cancellationToken.IsCancellationRequested || stopping.IsCompleted)
             {
                 yield break;
             }

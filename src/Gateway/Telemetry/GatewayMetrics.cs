@@ -86,10 +86,14 @@ public sealed class GatewayMetrics
     public void WebhookCall(string operation, string outcome)
         => _webhookCalls.Add(1, new TagList { { "operation", operation }, { "outcome", outcome } });
 
-    public void EventDelivered(TimeSpan sinceReceipt)
+    /// <param name="sinceReceipt">From the webhook's receipt; null when the event does not say when it was received.</param>
+    public void EventDelivered(TimeSpan? sinceReceipt)
     {
         _eventsDelivered.Add(1);
-        _eventDeliveryDuration.Record(Math.Max(0, sinceReceipt.TotalSeconds));
+        if (sinceReceipt is { } duration)
+        {
+            _eventDeliveryDuration.Record(Math.Max(0, duration.TotalSeconds));
+        }
     }
 
     public void EventStreamOpened() => Interlocked.Increment(ref _eventStreams);

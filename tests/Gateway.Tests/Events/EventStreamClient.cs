@@ -36,6 +36,7 @@ public sealed class EventStreamClient : IAsyncDisposable
     private readonly Channel<SseFrame> _frames = Channel.CreateUnbounded<SseFrame>();
     private readonly MemoryStream _bytes = new();
     private Task? _reading;
+    private int _disposed;
 
     private EventStreamClient(HttpClient http, HttpResponseMessage response)
     {
@@ -133,6 +134,11 @@ public sealed class EventStreamClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _closing.CancelAsync();
         if (_reading is not null)
         {

@@ -337,6 +337,80 @@ public sealed class EventStreamTests(RedisFixture redis, ITestOutputHelper outpu
         Assert.DoesNotContain(cut.Logs, line => line.Contains("fail", StringComparison.OrdinalIgnoreCase) && line.Contains("Unhandled", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task A_delivery_is_counted_timed_from_the_receipt_and_traced_as_a_span_linked_to_the_receipts_trace()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync();
+        var meters = gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var measurements = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Value)>();
+        using var meterListener = new System.Diagnostics.Metrics.MeterListener();
+        meterListener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name.StartsWith("webex_gateway.event", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meterListener.SetMeasurementEventCallback<long>((instrument, value, _, _) => measurements.Enqueue((instrument.Name, value)));
+        meterListener.SetMeasurementEventCallback<double>((instrument, value, _, _) => measurements.Enqueue((instrument.Name, value)));
+        meterListener.Start();
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var activityListener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "WebexGateway",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => spans.Enqueue(activity),
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(activityListener);
+
+        await using var stream = await EventStreamClient.OpenAsync(browser, gateway);
+        await stream.NextAsync();
+        meterListener.RecordObservableInstruments();
+        Assert.Contains(measurements, m => m is { Name: "webex_gateway.event_streams", Value: 1 });
+
+        // The receiver appends inside its receipt's activity.
+        var receipt = new System.Diagnostics.Activity("webhook receipt").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start();
+        try
+        {
+            await AppendAsync(world, gateway, "event-1", "{}");
+        }
+        finally
+        {
+            receipt.Stop();
+        }
+
+        Assert.Equal("1", (await stream.NextEventAsync()).Id);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!spans.Any(s => s.OperationName == "events.deliver") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var delivery = Assert.Single(spans, s => s.OperationName == "events.deliver");
+        Assert.Equal(receipt.TraceId, Assert.Single(delivery.Links).Context.TraceId);
+        Assert.NotEqual(receipt.TraceId, delivery.TraceId);
+        Assert.Equal("messages.created", delivery.GetTagItem("webex_gateway.event.type"));
+        Assert.Contains(measurements, m => m is { Name: "webex_gateway.events_delivered", Value: 1 });
+        var duration = Assert.Single(measurements, m => m.Name == "webex_gateway.event_delivery.duration").Value;
+        Assert.InRange(duration, 0, 5);
+
+        await stream.DisposeAsync();
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            measurements.Clear();
+            meterListener.RecordObservableInstruments();
+            if (measurements.Contains(("webex_gateway.event_streams", 0)))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the closed stream is still counted as open");
+            await Task.Delay(50);
+        }
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]

@@ -1451,6 +1451,39 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Empty(world.Webex.Requests);
     }
 
+    // ───────────────────────── live events ─────────────────────────
+
+    /// <summary>
+    /// A Last-Event-ID that is not a position of the person's log (not digits, negative, past the newest, overflowing)
+    /// starts the stream at the newest event: never a 500, never events replayed or skipped.
+    /// </summary>
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("-1")]
+    [InlineData("1e3")]
+    [InlineData("0x1")]
+    [InlineData("+1")]
+    [InlineData("2.5")]
+    [InlineData("99")]
+    [InlineData("99999999999999999999999")]
+    public async Task A_last_event_id_that_is_no_position_starts_the_stream_at_the_newest_event(string lastEventId)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync();
+        var events = gateway.Services.GetRequiredService<WebexGateway.Events.PersonEvents>();
+        for (var i = 1; i <= 2; i++)
+        {
+            await events.AppendAsync(new WebexGateway.Events.WebexEvent(world.Person.Id, $"event-{i}", "messages", "created", null, null, JsonDocument.Parse("{}").RootElement));
+        }
+
+        await using var stream = await Events.EventStreamClient.OpenAsync(browser, gateway, headers => headers.TryAddWithoutValidation("Last-Event-ID", lastEventId));
+
+        Assert.Equal(HttpStatusCode.OK, stream.Status);
+        Assert.Equal("2", (await stream.NextAsync()).Id);
+        await events.AppendAsync(new WebexGateway.Events.WebexEvent(world.Person.Id, "event-3", "messages", "created", null, null, JsonDocument.Parse("{}").RootElement));
+        Assert.Equal("3", (await stream.NextEventAsync()).Id);
+    }
+
     private static HttpClient CookielessClient() =>
         new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
 
