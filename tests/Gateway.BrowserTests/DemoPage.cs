@@ -49,8 +49,8 @@ public sealed class DemoPage : IAsyncDisposable
     /// <param name="settings">The gateway's configuration beyond the test defaults.</param>
     /// <param name="emulator">The emulator's options beyond the consent page (more people, fewer rooms).</param>
     /// <param name="liveEvents">
-    /// Live events end to end: the gateway listens on a port chosen beforehand, which is its <c>Gateway:PublicUrl</c>, so
-    /// the emulator's webhooks reach it; it asks for the read scopes of its <c>Webex:Events</c>.
+    /// Live events end to end: the gateway also listens on a port chosen beforehand, which is its <c>Gateway:PublicUrl</c>,
+    /// so the emulator's webhooks reach it; it asks for the read scopes of its <c>Webex:Events</c>.
     /// </param>
     public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario,
         IDictionary<string, string?>? settings = null, Action<WebexEmulatorOptions>? emulator = null, bool liveEvents = false)
@@ -64,18 +64,18 @@ public sealed class DemoPage : IAsyncDisposable
         });
         try
         {
-            var port = 0;
             if (liveEvents)
             {
-                port = LoopbackPorts.Free();
+                var publicUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
                 settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
                 {
-                    ["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}",
+                    ["Gateway:PublicUrl"] = publicUrl,
+                    ["Kestrel:Endpoints:Webhooks:Url"] = publicUrl,
                     ["Webex:Scopes"] = LiveEventScopes,
                 };
             }
 
-            var gateway = world.AddGateway(settings, port: port);
+            var gateway = world.AddGateway(settings);
             var context = await NewContextAsync(browser, gateway);
             return new DemoPage(world, gateway, context, await context.NewPageAsync(), scenario, world.Person, ownsWorld: true);
         }

@@ -28,10 +28,9 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
     private readonly ITestOutputHelper? _output;
 
     /// <param name="output">The running test's output, which then gets every log line too.</param>
-    /// <param name="port">The loopback port to listen on (an address known before start, such as Gateway:PublicUrl's); 0: any.</param>
     public GatewayHost(WebexEmulator emulator, string redisConnectionString, string keyPrefix, FakeTimeProvider? time = null,
         IDictionary<string, string?>? settings = null, string environment = "Development", Action<IServiceCollection>? services = null,
-        ITestOutputHelper? output = null, int port = 0)
+        ITestOutputHelper? output = null)
     {
         _services = services;
         _output = output;
@@ -51,7 +50,7 @@ public sealed class GatewayHost : WebApplicationFactory<Program>
             _settings[key] = value;
         }
 
-        UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+        UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
     }
 
     /// <summary>Every log line the gateway wrote, formatted.</summary>

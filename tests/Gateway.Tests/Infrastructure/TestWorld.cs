@@ -44,9 +44,9 @@ public sealed class TestWorld : IAsyncDisposable
         return new TestWorld(redis, await WebexEmulator.StartAsync(options), options.Person, output);
     }
 
-    public GatewayHost AddGateway(IDictionary<string, string?>? settings = null, FakeTimeProvider? time = null, string? redis = null, int port = 0)
+    public GatewayHost AddGateway(IDictionary<string, string?>? settings = null, FakeTimeProvider? time = null, string? redis = null)
     {
-        var gateway = new GatewayHost(Emulator, redis ?? Redis.ConnectionString, KeyPrefix, time, settings, output: _output, port: port);
+        var gateway = new GatewayHost(Emulator, redis ?? Redis.ConnectionString, KeyPrefix, time, settings, output: _output);
         _gateways.Add(gateway);
         _ = gateway.Address; // start it now
         return gateway;
