@@ -73,6 +73,12 @@ public static class AuthApi
             [AuthExtensions.WebexScheme]);
     }
 
+    /// <summary>Leaves <c>liveEvents</c> out while live events are off.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions OmitNulls = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
     private static async Task<IResult> GetUserAsync(HttpContext context, SignedInGrants signedIn, WebhookLifecycle webhooks)
     {
         var grant = await signedIn.GetAsync(context);
@@ -95,7 +101,8 @@ public static class AuthApi
                     subscribed = subscriptions.Subscribed.Select(p => p.ToString()),
                     skipped = subscriptions.Skipped.Select(p => new { @event = p.ToString(), missingScope = p.ReadScope }),
                 },
-            });
+            },
+            OmitNulls);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context, SignedInGrants signedIn, GrantStore grants, RedisTicketStore sessions,

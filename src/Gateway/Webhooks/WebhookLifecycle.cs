@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
@@ -66,7 +67,11 @@ public sealed class WebhookLifecycle(
 
     public Task DeletedAsync(string personId, Grant? last)
     {
-        InBackground(() => ForgetAsync(personId, last));
+        if (target.IsOn)
+        {
+            InBackground(() => ForgetAsync(personId, last));
+        }
+
         return Task.CompletedTask;
     }
 
@@ -99,55 +104,24 @@ public sealed class WebhookLifecycle(
                 return 0;
             }
 
-            var subscriptions = SubscriptionsOf(grant)!;
-            var wanted = subscriptions.Subscribed.ToHashSet();
-            var listed = await webex.ListAsync(grant.AccessToken, targetUrl, cancellationToken);
-            var kept = new Dictionary<EventPair, (WebexWebhook Webhook, WebhookRecord Record)>();
-            var deleted = 0;
-            // Active ones first, so a disabled duplicate is the one that goes.
-            foreach (var webhook in listed.OrderBy(w => w.IsActive ? 0 : 1))
+            for (var attempt = 1; ; attempt++)
             {
-                var record = await store.GetAsync(webhook.Id);
-                var pair = new EventPair(webhook.Resource ?? "", webhook.Event ?? "");
-                if (record is not null && string.Equals(record.PersonId, personId, StringComparison.Ordinal) && record.Pair == pair
-                    && wanted.Contains(pair) && kept.TryAdd(pair, (webhook, record)))
+                try
                 {
-                    continue;
+                    return await ReconcileWithAsync(grant, targetUrl, trigger, cancellationToken);
                 }
-
-                await webex.DeleteAsync(grant.AccessToken, webhook.Id, cancellationToken);
-                await store.DeleteAsync(personId, webhook.Id);
-                deleted++;
-            }
-
-            var reactivated = 0;
-            foreach (var (pair, (webhook, record)) in kept.Where(k => !k.Value.Webhook.IsActive))
-            {
-                await webex.ActivateAsync(grant.AccessToken, webhook, record.Secret, cancellationToken);
-                Log.WebhookReactivated(logger, pair.Resource, pair.Event);
-                reactivated++;
-            }
-
-            var created = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var pair in subscriptions.Subscribed.Where(p => !kept.ContainsKey(p)))
-            {
-                var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-                var webhook = await webex.CreateAsync(grant.AccessToken, targetUrl, pair, secret, cancellationToken);
-                await store.SaveAsync(new WebhookRecord(webhook.Id, personId, secret, pair.Resource, pair.Event));
-                created.Add(webhook.Id);
-            }
-
-            // Records of webhooks Webex no longer has (deleted by the person elsewhere, or never made).
-            foreach (var id in await store.IdsOfAsync(personId))
-            {
-                if (!created.Contains(id) && !kept.Values.Any(k => k.Webhook.Id == id))
+                catch (WebhookCallException e) when (e.StatusCode == HttpStatusCode.Unauthorized && attempt == 1)
                 {
-                    await store.DeleteAsync(personId, id);
+                    // The token expired or was replaced while this ran: once more with the grant's next token.
+                    var outcome = await refresher.RefreshAsync(personId, grant.AccessToken, RefreshTrigger.Unauthorized, cancellationToken);
+                    if (outcome is not { Status: RefreshStatus.Refreshed, Grant: { } refreshed })
+                    {
+                        throw;
+                    }
+
+                    grant = refreshed;
                 }
             }
-
-            Log.WebhooksReconciled(logger, trigger, kept.Count, created.Count, reactivated, deleted, subscriptions.Skipped.Count);
-            return reactivated;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -155,6 +129,60 @@ public sealed class WebhookLifecycle(
             Log.WebhooksReconcileFailed(logger, trigger, e.GetType().Name, call?.Message, call?.TrackingId);
             return null;
         }
+    }
+
+    private async Task<int> ReconcileWithAsync(Grant grant, string targetUrl, string trigger, CancellationToken cancellationToken)
+    {
+        var personId = grant.PersonId;
+        var subscriptions = SubscriptionsOf(grant)!;
+        var wanted = subscriptions.Subscribed.ToHashSet();
+        var listed = await webex.ListAsync(grant.AccessToken, targetUrl, cancellationToken);
+        var kept = new Dictionary<EventPair, (WebexWebhook Webhook, WebhookRecord Record)>();
+        var deleted = 0;
+        // Active ones first, so a disabled duplicate is the one that goes.
+        foreach (var webhook in listed.OrderBy(w => w.IsActive ? 0 : 1))
+        {
+            var record = await store.GetAsync(webhook.Id);
+            var pair = new EventPair(webhook.Resource ?? "", webhook.Event ?? "");
+            if (record is not null && string.Equals(record.PersonId, personId, StringComparison.Ordinal) && record.Pair == pair
+                && wanted.Contains(pair) && kept.TryAdd(pair, (webhook, record)))
+            {
+                continue;
+            }
+
+            await webex.DeleteAsync(grant.AccessToken, webhook.Id, cancellationToken);
+            await store.DeleteAsync(personId, webhook.Id);
+            deleted++;
+        }
+
+        var reactivated = 0;
+        foreach (var (pair, (webhook, record)) in kept.Where(k => !k.Value.Webhook.IsActive))
+        {
+            await webex.ActivateAsync(grant.AccessToken, webhook, record.Secret, cancellationToken);
+            Log.WebhookReactivated(logger, pair.Resource, pair.Event);
+            reactivated++;
+        }
+
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pair in subscriptions.Subscribed.Where(p => !kept.ContainsKey(p)))
+        {
+            var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            var webhook = await webex.CreateAsync(grant.AccessToken, targetUrl, pair, secret, cancellationToken);
+            await store.SaveAsync(new WebhookRecord(webhook.Id, personId, secret, pair.Resource, pair.Event));
+            created.Add(webhook.Id);
+        }
+
+        // Records of webhooks Webex no longer has (deleted by the person elsewhere, or never made).
+        foreach (var id in await store.IdsOfAsync(personId))
+        {
+            if (!created.Contains(id) && !kept.Values.Any(k => k.Webhook.Id == id))
+            {
+                await store.DeleteAsync(personId, id);
+            }
+        }
+
+        Log.WebhooksReconciled(logger, trigger, kept.Count, created.Count, reactivated, deleted, subscriptions.Skipped.Count);
+        return reactivated;
     }
 
     /// <summary>The person's grant has been deleted: their webhooks at Webex (best effort) and always their records.</summary>

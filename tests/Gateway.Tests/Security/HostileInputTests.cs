@@ -1283,6 +1283,7 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         { "30MB-multipart-on-rooms", 413 },
         { "body-that-stops-arriving-within-the-replay-buffer", 408 },
         { "body-that-stops-arriving-beyond-the-replay-buffer", 408 },
+        { "webhook-delivery-that-stops-arriving", 408 },
     };
 
     [Theory]
@@ -1314,6 +1315,7 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
             "30MB-multipart-on-rooms" => Post(30_000_001, "--b\r\n", "multipart/form-data; boundary=b", "/webex/v1/rooms"),
             "body-that-stops-arriving-within-the-replay-buffer" => Post(1000, "{\"roomId\":"),
             "body-that-stops-arriving-beyond-the-replay-buffer" => Post(2 * 1024 * 1024, "{\"roomId\":"),
+            "webhook-delivery-that-stops-arriving" => Post(1000, "{\"id\":", target: "/webhooks/webex"),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
@@ -1341,6 +1343,10 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
 
     public static TheoryData<string, string, int> WrongMethods => new()
     {
+        { "GET", "/webhooks/webex", 405 },
+        { "PUT", "/webhooks/webex", 405 },
+        { "DELETE", "/webhooks/webex", 405 },
+        { "PATCH", "/webhooks/webex", 405 },
         { "POST", "/auth/login", 405 },
         { "PUT", "/auth/login", 405 },
         { "DELETE", "/auth/login", 405 },

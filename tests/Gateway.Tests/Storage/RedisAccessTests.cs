@@ -40,6 +40,7 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         var second = world.AddGateway(settings, redis: connectionString);
         var browser = world.NewBrowser();
         await browser.SignInAsync(first.Address);
+        await first.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(first.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(second.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
         world.Webex.ExpireAccessTokens();
@@ -51,7 +52,6 @@ public sealed class RedisAccessTests(RedisFixture redis, ITestOutputHelper outpu
         // Live events: the sign-in's webhooks and the periodic check; a stream on one instance (its slot, the log, the
         // channel) hears a delivery received by the other, and session_ended when the person logs out there, and the
         // webhooks go.
-        await first.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
         await first.Services.GetRequiredService<WebhookCheck>().RunOnceAsync(CancellationToken.None);
         await using var events = await Events.EventStreamClient.OpenAsync(browser, first);
         Assert.Equal(HttpStatusCode.OK, events.Status);

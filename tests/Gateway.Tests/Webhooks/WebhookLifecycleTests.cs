@@ -85,7 +85,7 @@ public sealed class WebhookLifecycleTests(RedisFixture redis, ITestOutputHelper 
 
         Assert.Empty(await AllAtWebexAsync(world));
         using var user = JsonDocument.Parse(await (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).Content.ReadAsStringAsync());
-        Assert.Equal(JsonValueKind.Null, user.RootElement.GetProperty("liveEvents").ValueKind);
+        Assert.False(user.RootElement.TryGetProperty("liveEvents", out _));
     }
 
     [Fact]
@@ -177,6 +177,24 @@ public sealed class WebhookLifecycleTests(RedisFixture redis, ITestOutputHelper 
         Assert.All(await OursAtWebexAsync(world), w => Assert.Equal("active", w.Status));
         // Once by the check, once at the sign-in: never by both instances for one disabling.
         Assert.Equal(2, first.Logs.Concat(second.Logs).Count(line => line.Contains("reactivated", StringComparison.Ordinal) && line.Contains("messages:created", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_reconcile_whose_token_Webex_no_longer_takes_refreshes_it_once_and_finishes()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, _) = await world.SignedInAsync(LiveEvents());
+        await IdleAsync(gateway);
+        var made = await OursAtWebexAsync(world);
+        await SetStatusAtWebexAsync(world, made[0].Id, "disabled");
+        world.Webex.ExpireAccessTokens();
+        var refreshes = world.Webex.RefreshCalls;
+
+        var reactivated = await gateway.Services.GetRequiredService<WebhookLifecycle>().ReconcileAsync(world.Person.Id, "check", CancellationToken.None);
+
+        Assert.Equal(1, reactivated);
+        Assert.Equal(refreshes + 1, world.Webex.RefreshCalls);
+        Assert.All(await OursAtWebexAsync(world), w => Assert.Equal("active", w.Status));
     }
 
     private static async Task IdleAsync(params GatewayHost[] gateways)
