@@ -144,7 +144,9 @@ public sealed class EventStreamEndpoint(
         var ended = Task.Delay(Timeout.Infinite, stream.Ended);
         // An instance going down ends its streams at once rather than holding its shutdown: the browsers reconnect
         // elsewhere with Last-Event-ID.
-        var stopping = Task.Delay(Timeout.Infinite, lifetime.ApplicationStopping);
+        // Its own source, so a closed stream leaves no registration behind on the application's token.
+        using var stoppingSource = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        var stopping = Task.Delay(Timeout.Infinite, stoppingSource.Token);
         Task<bool>? heard = null;
         while (true)
         {
