@@ -68,7 +68,8 @@ public sealed class ConfigurationTests(RedisFixture redis, ITestOutputHelper out
         await using var world = await TestWorld.StartAsync(redis, output);
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:PublicUrl"] = publicUrl, ["Webex:Events"] = "messages:created rooms:updated memberships:deleted" });
 
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await new HttpClient().GetAsync(new Uri(gateway.Address, "/healthz"))).StatusCode);
+        using var http = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri(gateway.Address, "/healthz"))).StatusCode);
     }
 
     [Fact]
