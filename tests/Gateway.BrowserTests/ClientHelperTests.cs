@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using WebexGateway.Events;
 using WebexGateway.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 using static WebexGateway.BrowserTests.DemoPage;
@@ -215,6 +217,213 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
         Assert.Equal("WebexGatewayError", refused.GetProperty("name").GetString());
         Assert.Equal(gets + 4, ContentGets(demo, contentId)); // once retried, never more
         demo.AssertNoPageErrors();
+    }
+
+    /// <summary>
+    /// A file whose message is above the gateway's upload limit (<c>Gateway:MaxUploadBytes</c> plus the allowance for the
+    /// other fields): the gateway answers 413 from the Content-Length, before reading the body, and closes the
+    /// connection while the browser is still sending; upload() still rejects with that 413 and its JSON, and Webex is
+    /// never called. A file under the limit then goes through.
+    /// </summary>
+    [SkippableFact]
+    public async Task Upload_above_the_limit_rejects_with_413_payload_too_large_and_webex_is_never_called()
+    {
+        const int maxUploadBytes = 65_536;
+        await using var demo = await StartAsync(redis, chromium, "helper-upload-limit",
+            new Dictionary<string, string?> { ["Gateway:MaxUploadBytes"] = maxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await demo.SignInAsync();
+        var roomId = demo.World.Webex.RoomIdsFor(demo.Person.Id)[1];
+        var tooLarge = maxUploadBytes + (int)WebexGateway.Proxy.BodySizeLimits.FormFieldsAllowance + 8_000_000;
+        var before = demo.World.Webex.Requests.Count;
+
+        var refused = await UploadAsync(demo, roomId, tooLarge);
+
+        Assert.Equal(413, refused.GetProperty("status").GetInt32());
+        Assert.Equal("payload_too_large", refused.GetProperty("code").GetString());
+        Assert.Equal("WebexGatewayError", refused.GetProperty("name").GetString());
+        Assert.Equal("payload_too_large", refused.GetProperty("body").GetProperty("error").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(refused.GetProperty("message").GetString()));
+        Assert.Empty(demo.World.Webex.Requests.Skip(before));
+
+        var sent = await UploadAsync(demo, roomId, maxUploadBytes - 1000);
+
+        Assert.Equal(JsonValueKind.Null, sent.GetProperty("status").ValueKind);
+        Assert.Equal(roomId, sent.GetProperty("message").GetProperty("roomId").GetString());
+        var post = Assert.Single(demo.World.Webex.Requests.Skip(before), r => r.Method == "POST" && r.RawTarget == "/v1/messages");
+        Assert.Contains(post.Headers, h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
+            && h.Value.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase));
+        var contentId = Uri.UnescapeDataString(sent.GetProperty("path").GetString()!.Split('/')[^1]);
+        Assert.Equal(maxUploadBytes - 1000, demo.World.Webex.Content(contentId)!.Length);
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>upload() of a file of <paramref name="size"/> bytes: the created message, or the error it rejected with.</summary>
+    private static Task<JsonElement> UploadAsync(DemoPage demo, string roomId, int size) => demo.Page.EvaluateAsync<JsonElement>("""
+        async ([roomId, size]) => {
+          const { createWebexGateway } = await import('/webex-gateway.js');
+          const webex = createWebexGateway();
+          const file = new File([new Uint8Array(size).fill(42)], 'big.bin', { type: 'application/octet-stream' });
+          try {
+            const message = await webex.upload(roomId, file, { text: 'a file' });
+            return { status: null, message, path: webex.contentUrl(message.files[0]) };
+          } catch (e) {
+            return { status: e.status, code: e.code ?? null, name: e.name, message: e.message, body: e.body ?? null };
+          }
+        }
+        """, new object[] { roomId, size });
+
+    /// <summary>
+    /// events() as callbacks and as an async iterator, two streams at once: each gets every event, in order, shaped as the
+    /// README says; a sign-out (here by another client of the same session) ends both with session_ended, and neither
+    /// opens the stream again.
+    /// </summary>
+    [SkippableFact]
+    public async Task Events_reach_callbacks_and_the_async_iterator_and_session_ended_stops_them_for_good()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-events");
+        await demo.SignInAsync();
+        var streams = CountEventStreamRequests(demo);
+
+        await demo.Page.EvaluateAsync("""
+            async () => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              const webex = createWebexGateway();
+              const seen = window.seen = { callback: [], iterated: [], ended: 0, opened: 0, iteration: 'running' };
+              window.live = webex.events({
+                onEvent: event => seen.callback.push(event),
+                onSessionEnded: () => seen.ended++,
+                onOpen: () => seen.opened++,
+              });
+              window.iterated = webex.events({ onOpen: () => seen.opened++ });
+              (async () => {
+                try {
+                  for await (const event of window.iterated) seen.iterated.push(event);
+                  seen.iteration = 'ended';
+                } catch (e) {
+                  seen.iteration = `threw ${e.code}`;
+                }
+              })();
+            }
+            """);
+        await demo.Page.WaitForFunctionAsync("() => window.seen.opened === 2");
+
+        await AppendEventAsync(demo, "event-1", "messages", "created", """{"id":"message-1","roomId":"room-1"}""");
+        await AppendEventAsync(demo, "event-2", "messages", "deleted", """{"id":"message-1","roomId":"room-1"}""");
+        await demo.Page.WaitForFunctionAsync("() => window.seen.callback.length === 2 && window.seen.iterated.length === 2");
+
+        var seen = await demo.Page.EvaluateAsync<JsonElement>("() => window.seen");
+        foreach (var list in new[] { "callback", "iterated" })
+        {
+            var events = seen.GetProperty(list).EnumerateArray().ToList();
+            Assert.Equal(["messages.created", "messages.deleted"], events.Select(e => e.GetProperty("type").GetString()));
+            Assert.Equal(["1", "2"], events.Select(e => e.GetProperty("id").GetString()));
+            Assert.Equal(["created", "deleted"], events.Select(e => e.GetProperty("event").GetString()));
+            Assert.All(events, e => Assert.Equal("messages", e.GetProperty("resource").GetString()));
+            Assert.All(events, e => Assert.Equal("actor-1", e.GetProperty("actorId").GetString()));
+            Assert.All(events, e => Assert.Equal("2026-12-04T10:00:00.000Z", e.GetProperty("created").GetString()));
+            Assert.All(events, e => Assert.Equal("message-1", e.GetProperty("data").GetProperty("id").GetString()));
+        }
+
+        Assert.Equal(2, streams.Count);
+        var logout = await demo.Page.APIRequest.PostAsync("/auth/logout", new() { Headers = new Dictionary<string, string> { ["X-CSRF"] = "1" } });
+        Assert.True(logout.Ok, $"logout answered {logout.Status}");
+
+        await demo.Page.WaitForFunctionAsync("() => window.seen.ended === 1 && window.seen.iteration === 'ended'");
+        Assert.Equal("session_ended", await demo.Page.EvaluateAsync<string>("() => window.live.closed"));
+        Assert.Equal("session_ended", await demo.Page.EvaluateAsync<string>("() => window.iterated.closed"));
+        Assert.Equal("closed", await demo.Page.EvaluateAsync<string>("() => window.live.state"));
+        // The gateway asks for a reconnection after 3 s: a stream that went on would be asked for again by then.
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.Equal(2, streams.Count);
+        Assert.Equal(1, await demo.Page.EvaluateAsync<int>("() => window.seen.ended"));
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>
+    /// A stream the gateway refuses is told to onError once, with the gateway's status and error, and not asked for again:
+    /// 401 login_required without a session (the page stays where it is), 429 too_many_streams beyond
+    /// Gateway:Events:MaxStreamsPerPerson (the open stream is not disturbed).
+    /// </summary>
+    [SkippableFact]
+    public async Task A_refused_stream_is_surfaced_to_on_error_and_not_retried()
+    {
+        await using var demo = await StartAsync(redis, chromium, "helper-events-refused",
+            new Dictionary<string, string?> { ["Gateway:Events:MaxStreamsPerPerson"] = "1" });
+        await demo.Page.GotoAsync("/");
+        await Expect(demo.Id("sign-in")).ToBeVisibleAsync();
+        var page = demo.Page.Url;
+        var streams = CountEventStreamRequests(demo);
+
+        var signedOut = await OpenRefusedStreamAsync(demo);
+
+        Assert.Equal(401, signedOut.GetProperty("status").GetInt32());
+        Assert.Equal("login_required", signedOut.GetProperty("code").GetString());
+        Assert.StartsWith("/auth/login", signedOut.GetProperty("loginUrl").GetString(), StringComparison.Ordinal);
+        Assert.Equal("error", signedOut.GetProperty("closed").GetString());
+        Assert.Equal(1, signedOut.GetProperty("errors").GetInt32());
+        Assert.Equal(page, demo.Page.Url);
+        var afterRefusal = streams.Count; // the EventSource's request and one more to read why
+        Assert.InRange(afterRefusal, 1, 2);
+
+        await demo.SignInAsync();
+        await demo.Page.EvaluateAsync("""
+            async () => {
+              const { createWebexGateway } = await import('/webex-gateway.js');
+              window.first = createWebexGateway().events({ onOpen: () => { window.firstOpen = true; } });
+            }
+            """);
+        await demo.Page.WaitForFunctionAsync("() => window.firstOpen === true");
+        var beforeSecond = streams.Count;
+
+        var tooMany = await OpenRefusedStreamAsync(demo);
+
+        Assert.Equal(429, tooMany.GetProperty("status").GetInt32());
+        Assert.Equal("too_many_streams", tooMany.GetProperty("code").GetString());
+        Assert.Equal(15, tooMany.GetProperty("retryAfter").GetInt32());
+        Assert.Equal(1, tooMany.GetProperty("errors").GetInt32());
+        Assert.Equal("open", await demo.Page.EvaluateAsync<string>("() => window.first.state"));
+        var afterSecond = streams.Count;
+        Assert.InRange(afterSecond - beforeSecond, 1, 2);
+
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.Equal(afterSecond, streams.Count);
+        Assert.Equal(1, await demo.Page.EvaluateAsync<int>("() => window.refused.errors"));
+        Assert.Equal("open", await demo.Page.EvaluateAsync<string>("() => window.first.state"));
+        demo.AssertNoPageErrors();
+    }
+
+    /// <summary>events() with only onError: resolves once it has stopped, with what onError was given and what the handle says.</summary>
+    private static Task<JsonElement> OpenRefusedStreamAsync(DemoPage demo) => demo.Page.EvaluateAsync<JsonElement>("""
+        async () => {
+          const { createWebexGateway } = await import('/webex-gateway.js');
+          const refused = window.refused = { errors: 0 };
+          const handle = createWebexGateway({ onLoginRequired: () => { refused.navigated = true; } }).events({
+            onError: e => {
+              refused.errors++;
+              Object.assign(refused, { status: e.status, code: e.code, retryAfter: e.retryAfter, loginUrl: e.loginUrl ?? null });
+            },
+          });
+          refused.closed = await handle.closed;
+          return refused;
+        }
+        """);
+
+    private static Task<bool> AppendEventAsync(DemoPage demo, string id, string resource, string @event, string data) =>
+        demo.Gateway.Services.GetRequiredService<PersonEvents>().AppendAsync(
+            new WebexEvent(demo.Person.Id, id, resource, @event, "actor-1", "2026-12-04T10:00:00.000Z", JsonDocument.Parse(data).RootElement));
+
+    /// <summary>The requests the page's contexts make for <c>/events</c>, counted as they go.</summary>
+    private static ConcurrentQueue<string> CountEventStreamRequests(DemoPage demo)
+    {
+        var seen = new ConcurrentQueue<string>();
+        demo.Page.Context.Request += (_, request) =>
+        {
+            if (new Uri(request.Url).AbsolutePath == "/events")
+            {
+                seen.Enqueue(request.ResourceType);
+            }
+        };
+        return seen;
     }
 
     [SkippableFact]

@@ -27,6 +27,8 @@ public sealed class DemoAppTests(RedisFixture redis, ChromiumFixture chromium)
         await Expect(demo.Id("expires")).ToHaveAttributeAsync("datetime", Text(@"^\d{4}-\d\d-\d\dT"));
         await Expect(demo.Id("sign-in")).ToBeHiddenAsync();
         await Expect(demo.Id("error")).ToBeHiddenAsync();
+        // No Gateway:PublicUrl here: no webhooks, so the page says live updates are off rather than wait for none.
+        await Expect(demo.Id("live-status")).ToHaveTextAsync(Text("^Live updates are off: this gateway has no public URL"));
         await demo.ScreenshotAsync("signed-in");
 
         // The browser holds the gateway's session cookie and nothing from Webex.

@@ -16,17 +16,23 @@ public sealed class DemoPage : IAsyncDisposable
     private readonly ConcurrentQueue<string> _pageErrors = new();
     private readonly IBrowserContext _context;
     private readonly string _scenario;
+    private readonly bool _ownsWorld;
     private int _step;
 
-    private DemoPage(TestWorld world, GatewayHost gateway, IBrowserContext context, IPage page, string scenario)
+    private DemoPage(TestWorld world, GatewayHost gateway, IBrowserContext context, IPage page, string scenario, EmulatorPerson person, bool ownsWorld)
     {
         World = world;
         Gateway = gateway;
         _context = context;
         Page = page;
         _scenario = scenario;
+        Person = person;
+        _ownsWorld = ownsWorld;
         page.PageError += (_, error) => _pageErrors.Enqueue(error);
     }
+
+    /// <summary>The scopes a gateway with live events asks for: those of the test default and the read scopes of Webex:Events.</summary>
+    public const string LiveEventScopes = "spark:people_read spark:rooms_read spark:messages_write spark:messages_read spark:memberships_read";
 
     public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
@@ -36,33 +42,72 @@ public sealed class DemoPage : IAsyncDisposable
 
     public IPage Page { get; }
 
-    public EmulatorPerson Person => World.Person;
+    /// <summary>Who signs in in this page's browser context.</summary>
+    public EmulatorPerson Person { get; }
 
     /// <summary>Skips the calling test (see <see cref="ChromiumFixture"/>) before starting anything when there is no browser.</summary>
-    public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario)
+    /// <param name="settings">The gateway's configuration beyond the test defaults.</param>
+    /// <param name="emulator">The emulator's options beyond the consent page (more people, fewer rooms).</param>
+    /// <param name="liveEvents">
+    /// Live events end to end: the gateway also listens on a port chosen beforehand, which is its <c>Gateway:PublicUrl</c>,
+    /// so the emulator's webhooks reach it; it asks for the read scopes of its <c>Webex:Events</c>.
+    /// </param>
+    public static async Task<DemoPage> StartAsync(RedisFixture redis, ChromiumFixture chromium, string scenario,
+        IDictionary<string, string?>? settings = null, Action<WebexEmulatorOptions>? emulator = null, bool liveEvents = false)
     {
         var browser = chromium.Browser;
         SetDefaultExpectTimeout(15_000);
-        var world = await TestWorld.StartAsync(redis, options => options.Consent = ConsentMode.Page);
+        var world = await TestWorld.StartAsync(redis, options =>
+        {
+            options.Consent = ConsentMode.Page;
+            emulator?.Invoke(options);
+        });
         try
         {
-            var gateway = world.AddGateway();
-            var context = await browser.NewContextAsync(new()
+            if (liveEvents)
             {
-                BaseURL = gateway.Address.ToString(),
-                ViewportSize = new() { Width = 1100, Height = 900 },
-                Locale = "en-US",
-                TimezoneId = "UTC",
-            });
-            context.SetDefaultTimeout(20_000);
-            context.SetDefaultNavigationTimeout(20_000);
-            return new DemoPage(world, gateway, context, await context.NewPageAsync(), scenario);
+                var publicUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
+                settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+                {
+                    ["Gateway:PublicUrl"] = publicUrl,
+                    ["Kestrel:Endpoints:Webhooks:Url"] = publicUrl,
+                    ["Webex:Scopes"] = LiveEventScopes,
+                };
+            }
+
+            var gateway = world.AddGateway(settings);
+            var context = await NewContextAsync(browser, gateway);
+            return new DemoPage(world, gateway, context, await context.NewPageAsync(), scenario, world.Person, ownsWorld: true);
         }
         catch
         {
             await world.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Another person at the same gateway, in a browser context of their own (their own cookies); disposed before the
+    /// page that started the world.
+    /// </summary>
+    public async Task<DemoPage> AddPersonAsync(IBrowser browser, EmulatorPerson person, string scenario)
+    {
+        var context = await NewContextAsync(browser, Gateway);
+        return new DemoPage(World, Gateway, context, await context.NewPageAsync(), scenario, person, ownsWorld: false);
+    }
+
+    private static async Task<IBrowserContext> NewContextAsync(IBrowser browser, GatewayHost gateway)
+    {
+        var context = await browser.NewContextAsync(new()
+        {
+            BaseURL = gateway.Address.ToString(),
+            ViewportSize = new() { Width = 1100, Height = 900 },
+            Locale = "en-US",
+            TimezoneId = "UTC",
+        });
+        context.SetDefaultTimeout(20_000);
+        context.SetDefaultNavigationTimeout(20_000);
+        return context;
     }
 
     public ILocator Id(string id) => Page.Locator($"#{id}");
@@ -80,7 +125,8 @@ public sealed class DemoPage : IAsyncDisposable
     }
 
     /// <summary>From the demo app's sign-in button through the emulator's consent page (Accept) back to the app, signed in.</summary>
-    public async Task SignInAsync()
+    /// <param name="rooms">How many rooms the first page of the person's rooms shows.</param>
+    public async Task SignInAsync(int rooms = 10)
     {
         await Page.GotoAsync("/");
         await Expect(Id("sign-in")).ToBeVisibleAsync();
@@ -92,7 +138,7 @@ public sealed class DemoPage : IAsyncDisposable
 
         await Expect(Page).ToHaveURLAsync(new Uri(Gateway.Address, "/").ToString());
         await Expect(Id("name")).ToHaveTextAsync(Person.DisplayName);
-        await Expect(Rooms).ToHaveCountAsync(10);
+        await Expect(Rooms).ToHaveCountAsync(rooms);
     }
 
     /// <summary>Clicks "Sign in with Webex" and waits for the emulator's consent page.</summary>
@@ -100,6 +146,13 @@ public sealed class DemoPage : IAsyncDisposable
     {
         await Id("sign-in").ClickAsync();
         await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Allow access to your Webex account?" })).ToBeVisibleAsync();
+        if (!string.Equals(Person.Email, World.Person.Email, StringComparison.OrdinalIgnoreCase))
+        {
+            // The gateway sends nobody's email along; the emulator's consent page is for its default person unless told.
+            await Page.GotoAsync($"{Page.Url}&login_hint={Uri.EscapeDataString(Person.Email)}");
+            await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Allow access to your Webex account?" })).ToBeVisibleAsync();
+        }
+
         Assert.StartsWith(World.Emulator.BaseUrl.ToString().TrimEnd('/') + "/v1/authorize", Page.Url, StringComparison.Ordinal);
         await Expect(Page.Locator("#person")).ToContainTextAsync(Person.DisplayName);
         await ScreenshotAsync("consent-page");
@@ -113,6 +166,9 @@ public sealed class DemoPage : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _context.DisposeAsync();
-        await World.DisposeAsync();
+        if (_ownsWorld)
+        {
+            await World.DisposeAsync();
+        }
     }
 }

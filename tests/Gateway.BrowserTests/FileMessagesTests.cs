@@ -110,6 +110,51 @@ public sealed class FileMessagesTests(RedisFixture redis, ChromiumFixture chromi
         demo.AssertNoPageErrors();
     }
 
+    /// <summary>
+    /// A room as the README shows it: a message with an image, shown inline, and one with a document, a download link.
+    /// Its last screenshot (<c>screenshots/readme-*-demo.png</c>) is what <c>docs/screenshot.sh</c> copies to docs/demo.png.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_room_shows_an_image_inline_and_a_document_as_a_download_link()
+    {
+        await using var demo = await StartAsync(redis, chromium, "readme", liveEvents: true);
+        await demo.SignInAsync();
+        await OpenRoomAsync(demo, 2);
+        var chart = Convert.FromBase64String(await demo.Page.EvaluateAsync<string>("""
+            () => {
+              const canvas = Object.assign(document.createElement('canvas'), { width: 240, height: 140 });
+              const context = canvas.getContext('2d');
+              context.fillStyle = '#f5f8fc';
+              context.fillRect(0, 0, 240, 140);
+              [42, 70, 58, 96, 118].forEach((height, i) => {
+                context.fillStyle = i === 4 ? '#0a66c2' : '#8fb8e6';
+                context.fillRect(20 + i * 44, 125 - height, 30, height);
+              });
+              context.fillStyle = '#1d1d1f';
+              context.font = '13px sans-serif';
+              context.fillText('Sign-ups per sprint', 20, 18);
+              return canvas.toDataURL('image/png').split(',')[1];
+            }
+            """));
+
+        await demo.Id("message-text").FillAsync("The minutes of Monday's review");
+        await SendFileAsync(demo, new() { Name = "review-minutes.pdf", MimeType = "application/pdf", Buffer = "%PDF-1.4\n%%EOF\n"u8.ToArray() });
+        await demo.Id("message-text").FillAsync("Sign-ups are up again this sprint");
+        await SendFileAsync(demo, new() { Name = "sign-ups.png", MimeType = "image/png", Buffer = chart });
+
+        var messages = demo.Page.Locator("#messages li");
+        await Expect(messages.Nth(0).Locator(".text")).ToHaveTextAsync("Sign-ups are up again this sprint");
+        await Expect(messages.Nth(0).Locator("img.attachment")).ToHaveJSPropertyAsync("naturalWidth", 240);
+        await Expect(messages.Nth(1).Locator(".text")).ToHaveTextAsync("The minutes of Monday's review");
+        await Expect(messages.Nth(1).Locator("a.attachment")).ToHaveTextAsync("review-minutes.pdf");
+        await Expect(messages.Nth(1).Locator("a.attachment")).ToHaveAttributeAsync("download", "review-minutes.pdf");
+        await Expect(demo.Id("error")).ToBeHiddenAsync();
+        await Expect(demo.Id("live-status")).ToHaveTextAsync("Live updates on");
+        await demo.Page.EvaluateAsync("() => document.activeElement?.blur()");
+        await demo.ScreenshotAsync("demo");
+        demo.AssertNoPageErrors();
+    }
+
     private static async Task<string> OpenRoomAsync(DemoPage demo, int index)
     {
         var room = demo.Rooms.Nth(index);
@@ -122,13 +167,16 @@ public sealed class FileMessagesTests(RedisFixture redis, ChromiumFixture chromi
 
     private static async Task SendFileAsync(DemoPage demo, FilePayload file)
     {
+        var before = MultipartPosts(demo);
         await demo.Id("file-input").SetInputFilesAsync(file);
         await demo.Id("upload").ClickAsync();
         await Expect(demo.Id("upload-status")).ToHaveTextAsync($"Sent {file.Name}");
-        Assert.Single(demo.World.Webex.Requests, r => r.Method == "POST" && r.RawTarget == "/v1/messages"
-            && r.Headers.Any(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
-                && h.Value.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase)));
+        Assert.Equal(before + 1, MultipartPosts(demo));
     }
+
+    private static int MultipartPosts(DemoPage demo) => demo.World.Webex.Requests.Count(r => r.Method == "POST" && r.RawTarget == "/v1/messages"
+        && r.Headers.Any(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
+            && h.Value.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>A real PNG of the given size, drawn and encoded by the browser's canvas.</summary>
     private static async Task<byte[]> DrawPngAsync(DemoPage demo, int width, int height) =>

@@ -85,6 +85,7 @@ public sealed class GatewayMetrics
     /// <summary><paramref name="operation"/>: create, list, update, delete; <paramref name="outcome"/>: success, unauthorized, failed, error.</summary>
     public void WebhookCall(string operation, string outcome)
         => _webhookCalls.Add(1, new TagList { { "operation", operation }, { "outcome", outcome } });
+
     /// <param name="sinceReceipt">From the webhook's receipt; null when the event does not say when it was received.</param>
     public void EventDelivered(TimeSpan? sinceReceipt)
     {

@@ -8,6 +8,8 @@
 //   await webex.postJson('/v1/messages', { roomId, text: 'Hello' });
 //   await webex.upload(roomId, file, { text: 'A file', onProgress: ({ loaded, total }) => console.log(loaded / total) });
 //   img.src = webex.contentUrl(message.files[0]);  // a Webex contents URL -> the gateway's /webex/v1/contents/{id}
+//   const live = webex.events({ onEvent: e => console.log(e.type, e.data), onSessionEnded: () => webex.login() });
+//   for await (const event of webex.events()) console.log(event.type);   // the same, as an async iterator
 //
 // The browser never sees a Webex token: the gateway's session cookie goes with every call (credentials: 'include'),
 // and every call to /webex/* carries the gateway's CSRF header (X-CSRF: 1).
@@ -24,6 +26,14 @@ export class WebexGatewayError extends Error {
     this.loginUrl = loginUrl;
   }
 }
+
+// The resources and events of Webex's webhooks. An EventSource has no listener for every named event, so events()
+// listens for each `resource.event` of these (and for the `types` it is given on top).
+const webexResources = ['attachmentActions', 'dataSources', 'memberships', 'messages', 'rooms', 'meetings', 'recordings',
+  'convergedRecordings', 'meetingParticipants', 'meetingTranscripts', 'telephony_calls', 'telephony_conference',
+  'telephony_mwi', 'uc_counters', 'serviceApp', 'adminBatchJobs'];
+const webexEvents = ['created', 'updated', 'deleted', 'started', 'ended', 'joined', 'left', 'migrated', 'authorized',
+  'deauthorized', 'statusChanged'];
 
 /** The `rel="next"` target of a response's Link header (already pointing at the gateway's /webex/...), or null. */
 export function nextLink(response) {
@@ -233,6 +243,153 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
     });
   }
 
+  /**
+   * The signed-in person's live events: `GET /events` (Server-Sent Events) through an EventSource, which the browser
+   * reconnects by itself after a dropped connection, sending Last-Event-ID so nothing is missed. Each event is
+   * `{ id, type, resource, event, actorId, created, data }` (`type` is `resource.event`, such as 'messages.created';
+   * `data` is the webhook's data: ids, not the message's text).
+   * - `session_ended` (the person signed out elsewhere, or the grant is gone): the stream stops, never reconnects, and
+   *   onSessionEnded() runs.
+   * - An answer the browser does not retry (an EventSource gives up on any status but 200) is read once more with
+   *   fetch() to learn why: a 4xx (401 login_required, 403, 429 too_many_streams, ...) stops the stream and reaches
+   *   onError(WebexGatewayError) (a 401's `loginUrl` is set, but the page is not sent there); a 5xx opens a new stream
+   *   after a growing pause (1 s to 30 s), which starts from now; an answer that cannot be read three times in a row
+   *   (another origin without CORS) stops it with code 'network_error'.
+   * The handle: `close()`; `closed`, a promise of why it ended ('session_ended', 'closed' or 'error', the error in
+   * `error`); `state` ('connecting', 'open', 'closed'). It is also an async iterator of the events, ending after
+   * session_ended or close() and throwing the error that stopped the stream.
+   */
+  function events({ onEvent, onSessionEnded, onError, onOpen, types = [] } = {}) {
+    const url = gatewayUrl('/events');
+    const queue = [];
+    const waiting = [];
+    let buffering = !onEvent;
+    let source = null;
+    let probe = null;
+    let timer = null;
+    let failures = 0;
+    let unanswered = 0;
+    let state = 'connecting';
+    let ended;
+    const closed = new Promise(resolve => { ended = resolve; });
+
+    const handle = {
+      close: () => { finish('closed'); },
+      closed,
+      reason: undefined,
+      error: undefined,
+      get state() { return state; },
+      [Symbol.asyncIterator]() {
+        buffering = true;
+        return {
+          next() {
+            if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false });
+            if (state === 'closed') return handle.error ? Promise.reject(handle.error) : Promise.resolve({ value: undefined, done: true });
+            return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+          },
+          return() {
+            finish('closed');
+            return Promise.resolve({ value: undefined, done: true });
+          },
+          [Symbol.asyncIterator]() { return this; },
+        };
+      },
+    };
+
+    function finish(reason, error) {
+      if (state === 'closed') return false;
+      state = 'closed';
+      handle.reason = reason;
+      handle.error = error;
+      if (source) source.close();
+      source = null;
+      if (probe) probe.abort();
+      clearTimeout(timer);
+      for (const next of waiting.splice(0)) {
+        if (error) next.reject(error);
+        else next.resolve({ value: undefined, done: true });
+      }
+      ended(reason);
+      return true;
+    }
+
+    function deliver(message) {
+      let body;
+      try { body = JSON.parse(message.data); } catch { return; }
+      const event = { id: message.lastEventId, type: message.type, ...body };
+      if (buffering) {
+        const next = waiting.shift();
+        if (next) next.resolve({ value: event, done: false });
+        else queue.push(event);
+      }
+      if (onEvent) onEvent(event);
+    }
+
+    function open() {
+      if (state === 'closed') return;
+      const current = new EventSource(url, { withCredentials: true });
+      source = current;
+      const named = new Set(webexResources.flatMap(resource => webexEvents.map(name => `${resource}.${name}`)));
+      for (const type of types) named.add(type);
+      for (const type of named) current.addEventListener(type, deliver);
+      current.addEventListener('message', deliver);
+      current.addEventListener('session_ended', () => {
+        if (finish('session_ended') && onSessionEnded) onSessionEnded();
+      });
+      current.onopen = () => {
+        failures = 0;
+        unanswered = 0;
+        state = 'open';
+        if (onOpen) onOpen();
+      };
+      current.onerror = () => {
+        if (source !== current) return;
+        state = 'connecting';
+        if (current.readyState === EventSource.CLOSED) {
+          source = null;
+          diagnose();
+        }
+      };
+    }
+
+    async function diagnose() {
+      probe = new AbortController();
+      let response = null;
+      try {
+        response = await globalThis.fetch(url, { credentials: 'include', cache: 'no-store', headers: { Accept: 'text/event-stream' }, signal: probe.signal });
+      } catch {
+        // No answer (or close() meanwhile): tried again below.
+      }
+      if (state === 'closed') return;
+      // The browser retries a connection that fails by itself, so a stream it gave up on was answered: an answer this
+      // page cannot read (another origin without CORS) is not worth asking for again and again.
+      unanswered = response ? 0 : unanswered + 1;
+      if (unanswered >= 3) {
+        const error = new WebexGatewayError(`The answer of ${url} cannot be read (another origin without CORS?).`, { code: 'network_error' });
+        if (finish('error', error) && onError) onError(error);
+        return;
+      }
+      const type = response ? (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase() : '';
+      if (response && response.status < 500 && !(response.status === 200 && type === 'text/event-stream')) {
+        const error = response.ok
+          ? new WebexGatewayError(`${url} answered ${response.status} ${type || 'without a type'}, not an event stream.`, { status: response.status, code: 'not_an_event_stream' })
+          : await failure(response);
+        if (response.status === 401 && error.code === 'login_required') {
+          try { error.loginUrl = gatewayUrl(onGateway(error.body.loginUrl || '/auth/login', 'the sign-in URL')); } catch { /* left unset */ }
+        }
+        error.retryAfter = retryAfterOf(response);
+        if (finish('error', error) && onError) onError(error);
+        return;
+      }
+      probe.abort(); // a stream that works again is opened by the EventSource below, not by this request
+      failures++;
+      timer = setTimeout(open, Math.min(30, 2 ** (failures - 1)) * 1000);
+    }
+
+    open();
+    return handle;
+  }
+
   /** The JSON of a successful call; any other answer rejects with a WebexGatewayError. */
   async function getJson(path, init = {}) {
     const response = await webexFetch(path, init);
@@ -260,6 +417,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
     contentUrl,
     download,
     upload,
+    events,
 
     /** Every item of a Webex list, page after page, following Link rel="next". */
     async *paginate(path, init = {}) {
