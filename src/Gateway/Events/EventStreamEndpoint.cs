@@ -115,12 +115,24 @@ public sealed class EventStreamEndpoint(
     private static bool IsFromAnotherSite(HttpRequest request) =>
         request.Headers["Sec-Fetch-Site"].ToString() is "cross-site" or "same-site";
 
-    /// <summary>Digits only: anything else is no position, and the stream starts now.</summary>
-    private static long? LastEventId(HttpRequest request) =>
-        request.Headers["Last-Event-ID"] is [{ Length: > 0 and <= 18 } value]
-        && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+    /// <summary>
+    /// The <c>Last-Event-ID</c> header a browser sends when it reconnects by itself, else the <c>lastEventId</c> query a
+    /// page sends when it opens a stream anew (an EventSource cannot set the header). Digits only: anything else is no
+    /// position, and the stream starts now.
+    /// </summary>
+    private static long? LastEventId(HttpRequest request)
+    {
+        var values = request.Headers["Last-Event-ID"];
+        if (values.Count == 0)
+        {
+            values = request.Query["lastEventId"];
+        }
+
+        return values is [{ Length: > 0 and <= 18 } value]
+               && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
             ? position
             : null;
+    }
 
     private string? SessionIdOf(HttpContext context)
     {

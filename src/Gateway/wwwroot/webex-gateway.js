@@ -268,6 +268,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
     let probe = null;
     let timer = null;
     let failures = 0;
+    let lastEventId = null;
     let unanswered = 0;
     let state = 'connecting';
     let ended;
@@ -317,6 +318,7 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
       let body;
       try { body = JSON.parse(message.data); } catch { return; }
       const event = { id: message.lastEventId, type: message.type, ...body };
+      if (message.lastEventId) lastEventId = message.lastEventId;
       if (buffering) {
         const next = waiting.shift();
         if (next) next.resolve({ value: event, done: false });
@@ -327,7 +329,10 @@ export function createWebexGateway({ baseUrl = '', onLoginRequired, onRateLimite
 
     function open() {
       if (state === 'closed') return;
-      const current = new EventSource(url, { withCredentials: true });
+      // A stream opened anew (after a refused answer) resumes after the last event this page got: a new EventSource
+      // cannot send Last-Event-ID, so the position goes in the query.
+      const from = lastEventId ? `${url}${url.includes('?') ? '&' : '?'}lastEventId=${encodeURIComponent(lastEventId)}` : url;
+      const current = new EventSource(from, { withCredentials: true });
       source = current;
       const named = new Set(webexResources.flatMap(resource => webexEvents.map(name => `${resource}.${name}`)));
       for (const type of types) named.add(type);

@@ -63,13 +63,13 @@ public sealed class EventStreamClient : IAsyncDisposable
         }
     }
 
-    public static async Task<EventStreamClient> OpenAsync(Browser browser, GatewayHost gateway, Action<HttpRequestHeaders>? headers = null)
+    public static async Task<EventStreamClient> OpenAsync(Browser browser, GatewayHost gateway, Action<HttpRequestHeaders>? headers = null, string path = "/events")
     {
         var http = new HttpClient(new SocketsHttpHandler { CookieContainer = browser.Cookies, UseProxy = false, AllowAutoRedirect = false })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, "/events"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, path));
         request.Headers.Accept.ParseAdd("text/event-stream");
         headers?.Invoke(request.Headers);
         using var opening = new CancellationTokenSource(TimeSpan.FromSeconds(30));
