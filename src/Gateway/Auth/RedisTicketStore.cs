@@ -61,7 +61,7 @@ public sealed class RedisTicketStore(
     }
 
     public async Task<AuthenticationTicket?> RetrieveAsync(string key)
-        => await cache.GetOrReadAsync(CacheKey(key), _ => ReadFromRedisAsync(key));
+        => await cache.GetOrReadAsync(CacheKey(key), (Store: this, Key: key), static (state, _) => state.Store.ReadFromRedisAsync(state.Key));
 
     public async Task RemoveAsync(string key)
     {

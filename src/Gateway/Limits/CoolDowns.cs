@@ -30,8 +30,8 @@ public sealed class CoolDowns(
     /// <summary>How long the caller must still wait before calling the resource, or null when it need not.</summary>
     public async ValueTask<TimeSpan?> RemainingAsync(string caller, string resource, CancellationToken cancellationToken)
     {
-        var key = keys.CoolDown(caller, resource);
-        var coolDown = await cache.GetOrReadAsync(CacheKey(caller, resource), cancel => ReadAsync(key), cancellationToken);
+        var coolDown = await cache.GetOrReadAsync(CacheKey(caller, resource), (CoolDowns: this, Caller: caller, Resource: resource),
+            static (state, _) => state.CoolDowns.ReadAsync(state.Caller, state.Resource), cancellationToken);
         var remaining = coolDown is null ? TimeSpan.Zero : coolDown.Until - time.GetUtcNow();
         return remaining > TimeSpan.Zero ? remaining : null;
     }
@@ -86,11 +86,11 @@ public sealed class CoolDowns(
 
     private static string CacheKey(string caller, string resource) => "cooldown:" + caller + ":" + resource;
 
-    private async Task<CoolDown?> ReadAsync(RedisKey key)
+    private async Task<CoolDown?> ReadAsync(string caller, string resource)
     {
         try
         {
-            var value = await redis.GetDatabase().StringGetAsync(key);
+            var value = await redis.GetDatabase().StringGetAsync(keys.CoolDown(caller, resource));
             return long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var until)
                 ? new CoolDown(DateTimeOffset.FromUnixTimeMilliseconds(until))
                 : null;

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -28,6 +29,8 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         HeaderNames.ProxyAuthenticate, "Proxy-Authentication-Info", HeaderNames.ProxyAuthorization, "Proxy-Features", "Proxy-Instruction",
         "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", HeaderNames.UpgradeInsecureRequests, HeaderNames.TE, HeaderNames.AltSvc,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly ConditionalWeakTable<string, string> Authorizations = [];
 
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
@@ -105,11 +108,17 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
-        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
-        context.ProxyRequest.RequestUri = new Uri(_apiUrl + path.TargetOf(context.HttpContext),
+        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, AuthorizationOf(call.AccessToken));
+        context.ProxyRequest.RequestUri = new Uri(path.UrlOf(_apiUrl, context.HttpContext),
             new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// <c>Bearer &lt;token&gt;</c>, made once per token: a token is the same string on every call while its grant is
+    /// cached (or its bot configured), and the header is kept no longer than that string.
+    /// </summary>
+    private static string AuthorizationOf(string accessToken) => Authorizations.GetValue(accessToken, static token => "Bearer " + token);
 
     /// <summary>
     /// The headers of the browser's request that Webex never sees: its credentials (the gateway's cookies, any
