@@ -83,7 +83,9 @@ public sealed class RedisTicketStore(
         return ids.Count;
     }
 
-    private static string CacheKey(string sessionId) => "session:" + sessionId;
+    private static readonly CacheKeys CacheKeys = new("session:");
+
+    private static string CacheKey(string sessionId) => CacheKeys.Of(sessionId);
 
     private async Task<AuthenticationTicket?> ReadFromRedisAsync(string key)
     {

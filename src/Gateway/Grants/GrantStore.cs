@@ -159,7 +159,9 @@ public sealed class GrantStore
     public async Task<bool> ForgetIfGoneAsync(string personId)
         => (long)await _redis.GetDatabase().ScriptEvaluateAsync(ForgetScript, [_keys.Grant(personId), _keys.GrantsByRefreshExpiry], [personId]) == 1;
 
-    private static string CacheKey(string personId) => "grant:" + personId;
+    private static readonly CacheKeys CacheKeys = new("grant:");
+
+    private static string CacheKey(string personId) => CacheKeys.Of(personId);
 
     private async Task<StoredGrant> ReadFromRedisAsync(string personId)
     {

@@ -35,6 +35,10 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
 
+    // Only OpenTelemetry's HttpClient instrumentation, there when spans are recorded, reads the mark: the forwarder's
+    // own propagator sends nothing (WebexForwarderHttpClientFactory), and a request with no mark allocates no options.
+    private readonly bool _markNoTraceContext = !telemetry.Value.PropagateTraceContextToWebex && telemetry.Value.RecordsTraces;
+
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -101,7 +105,7 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             }
         }
 
-        if (!_propagateTraceContext)
+        if (_markNoTraceContext)
         {
             // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
             context.ProxyRequest.Options.Set(WebexHttp.NoTraceContext, true);
