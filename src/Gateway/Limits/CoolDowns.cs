@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -84,7 +85,26 @@ public sealed class CoolDowns(
             : wait.Value;
     }
 
-    private static string CacheKey(string caller, string resource) => "cooldown:" + caller + ":" + resource;
+    /// <summary>Past this many resources, keys are made for each call: a caller can name any path.</summary>
+    private const int MaxKeyedResources = 1_000;
+
+    // One table of keys per resource, each keyed by the caller's id (the same string on every call while its grant is cached).
+    private static readonly ConcurrentDictionary<string, CacheKeys> KeysByResource = new(StringComparer.Ordinal);
+
+    private static string CacheKey(string caller, string resource)
+    {
+        if (!KeysByResource.TryGetValue(resource, out var keys))
+        {
+            if (KeysByResource.Count >= MaxKeyedResources)
+            {
+                return "cooldown:" + caller + ":" + resource;
+            }
+
+            keys = KeysByResource.GetOrAdd(resource, static resource => new CacheKeys("cooldown:", ":" + resource));
+        }
+
+        return keys.Of(caller);
+    }
 
     private async Task<CoolDown?> ReadAsync(string caller, string resource)
     {
