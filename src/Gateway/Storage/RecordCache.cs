@@ -30,13 +30,27 @@ public sealed class RecordCache(IFusionCache cache)
         // An entry it would not serve as it is (missing, expired, or marked stale by another instance) goes to GetOrSet,
         // which reads it again under its lock, or serves it in fail-safe while Redis cannot answer.
         var cached = cache.TryGetAsync<T?>(key, token: cancellationToken);
-        if (cached.IsCompletedSuccessfully && cached.Result.HasValue)
+        if (!cached.IsCompletedSuccessfully)
         {
-            return ValueTask.FromResult(cached.Result.Value);
+            return AwaitedAsync(cached, key, state, read, cancellationToken);
         }
 
-        return cache.GetOrSetAsync<T?>(key, (_, cancel) => read(state, cancel), token: cancellationToken);
+        var found = cached.Result;
+        return found.HasValue ? ValueTask.FromResult(found.Value) : ReadAsync(key, state, read, cancellationToken);
     }
+
+    private async ValueTask<T?> AwaitedAsync<TState, T>(ValueTask<MaybeValue<T?>> cached, string key, TState state,
+        Func<TState, CancellationToken, Task<T?>> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        var found = await cached;
+        return found.HasValue ? found.Value : await ReadAsync(key, state, read, cancellationToken);
+    }
+
+    private ValueTask<T?> ReadAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, Task<T?>> read,
+        CancellationToken cancellationToken)
+        where T : class
+        => cache.GetOrSetAsync<T?>(key, (_, cancel) => read(state, cancel), token: cancellationToken);
 
     /// <summary>What this instance just read from Redis itself: kept here, the others are not told.</summary>
     public ValueTask KeepAsync<T>(string key, T? value)
