@@ -61,7 +61,7 @@ public sealed class RedisTicketStore(
     }
 
     public async Task<AuthenticationTicket?> RetrieveAsync(string key)
-        => await cache.GetOrReadAsync(CacheKey(key), _ => ReadFromRedisAsync(key));
+        => await cache.GetOrReadAsync(CacheKey(key), (Store: this, Key: key), static (state, _) => state.Store.ReadFromRedisAsync(state.Key));
 
     public async Task RemoveAsync(string key)
     {
@@ -83,7 +83,9 @@ public sealed class RedisTicketStore(
         return ids.Count;
     }
 
-    private static string CacheKey(string sessionId) => "session:" + sessionId;
+    private static readonly CacheKeys CacheKeys = new("session:");
+
+    private static string CacheKey(string sessionId) => CacheKeys.Of(sessionId);
 
     private async Task<AuthenticationTicket?> ReadFromRedisAsync(string key)
     {

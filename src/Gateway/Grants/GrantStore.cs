@@ -72,7 +72,8 @@ public sealed class GrantStore
 
     /// <summary>The person's grant as this instance knows it: from memory when it has it, else from Redis.</summary>
     public ValueTask<Grant?> GetAsync(string personId, CancellationToken cancellationToken = default)
-        => _cache.GetOrReadAsync(CacheKey(personId), async _ => (await ReadFromRedisAsync(personId)).Grant, cancellationToken);
+        => _cache.GetOrReadAsync(CacheKey(personId), (Store: this, PersonId: personId),
+            static async (state, _) => (await state.Store.ReadFromRedisAsync(state.PersonId)).Grant, cancellationToken);
 
     /// <summary>The person's grant as Redis holds it now (another instance may have refreshed it); this instance keeps it.</summary>
     public async Task<Grant?> ReadAsync(string personId) => (await ReadStoredAsync(personId)).Grant;
@@ -158,7 +159,9 @@ public sealed class GrantStore
     public async Task<bool> ForgetIfGoneAsync(string personId)
         => (long)await _redis.GetDatabase().ScriptEvaluateAsync(ForgetScript, [_keys.Grant(personId), _keys.GrantsByRefreshExpiry], [personId]) == 1;
 
-    private static string CacheKey(string personId) => "grant:" + personId;
+    private static readonly CacheKeys CacheKeys = new("grant:");
+
+    private static string CacheKey(string personId) => CacheKeys.Of(personId);
 
     private async Task<StoredGrant> ReadFromRedisAsync(string personId)
     {

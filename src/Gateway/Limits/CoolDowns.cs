@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -30,8 +31,8 @@ public sealed class CoolDowns(
     /// <summary>How long the caller must still wait before calling the resource, or null when it need not.</summary>
     public async ValueTask<TimeSpan?> RemainingAsync(string caller, string resource, CancellationToken cancellationToken)
     {
-        var key = keys.CoolDown(caller, resource);
-        var coolDown = await cache.GetOrReadAsync(CacheKey(caller, resource), cancel => ReadAsync(key), cancellationToken);
+        var coolDown = await cache.GetOrReadAsync(CacheKey(caller, resource), (CoolDowns: this, Caller: caller, Resource: resource),
+            static (state, _) => state.CoolDowns.ReadAsync(state.Caller, state.Resource), cancellationToken);
         var remaining = coolDown is null ? TimeSpan.Zero : coolDown.Until - time.GetUtcNow();
         return remaining > TimeSpan.Zero ? remaining : null;
     }
@@ -84,13 +85,32 @@ public sealed class CoolDowns(
             : wait.Value;
     }
 
-    private static string CacheKey(string caller, string resource) => "cooldown:" + caller + ":" + resource;
+    /// <summary>Past this many resources, keys are made for each call: a caller can name any path.</summary>
+    private const int MaxKeyedResources = 1_000;
 
-    private async Task<CoolDown?> ReadAsync(RedisKey key)
+    // One table of keys per resource, each keyed by the caller's id (the same string on every call while its grant is cached).
+    private static readonly ConcurrentDictionary<string, CacheKeys> KeysByResource = new(StringComparer.Ordinal);
+
+    private static string CacheKey(string caller, string resource)
+    {
+        if (!KeysByResource.TryGetValue(resource, out var keys))
+        {
+            if (KeysByResource.Count >= MaxKeyedResources)
+            {
+                return "cooldown:" + caller + ":" + resource;
+            }
+
+            keys = KeysByResource.GetOrAdd(resource, static resource => new CacheKeys("cooldown:", ":" + resource));
+        }
+
+        return keys.Of(caller);
+    }
+
+    private async Task<CoolDown?> ReadAsync(string caller, string resource)
     {
         try
         {
-            var value = await redis.GetDatabase().StringGetAsync(key);
+            var value = await redis.GetDatabase().StringGetAsync(keys.CoolDown(caller, resource));
             return long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var until)
                 ? new CoolDown(DateTimeOffset.FromUnixTimeMilliseconds(until))
                 : null;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using WebexGateway.Proxy;
 using WebexGateway.Refusals;
 using WebexGateway.Telemetry;
@@ -54,11 +55,19 @@ public static class WebexResource
 {
     private const int MaxLength = 64;
 
+    /// <summary>Past this many resources, new ones are made for each call: a caller can name any path.</summary>
+    private const int MaxKnown = 1_000;
+
+    // The same few resources are named on every call: each is one string, made once.
+    private static readonly ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownSpans =
+        Known.GetAlternateLookup<ReadOnlySpan<char>>();
+
     public static string Of(PathString gatewayPath, UpstreamPath route)
     {
         var path = gatewayPath.Value ?? "";
         var rest = path.Length >= route.RoutePrefix.Length ? path.AsSpan(route.RoutePrefix.Length) : [];
-        return Of(string.Concat(route.WebexPrefix, rest));
+        return route.WebexPrefix.Length == 0 && !rest.Contains('%') ? Of(rest) : Of(string.Concat(route.WebexPrefix, rest));
     }
 
     public static string Of(string webexPath)
@@ -69,21 +78,46 @@ public static class WebexResource
             webexPath = webexPath.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         }
 
+        return Of(webexPath.AsSpan());
+    }
+
+    private static string Of(ReadOnlySpan<char> path)
+    {
         // The first two non-empty segments: v1//rooms and /v1/rooms/ are v1/rooms too.
         Span<Range> segments = stackalloc Range[3];
-        var path = webexPath.AsSpan();
         var count = path.Split(segments, '/', StringSplitOptions.RemoveEmptyEntries);
-        var resource = count switch
+        Span<char> resource = stackalloc char[MaxLength];
+        Span<char> lowered = stackalloc char[MaxLength];
+        var length = 0;
+        if (count > 0)
         {
-            0 => "",
-            1 => path[segments[0]].ToString(),
-            _ => string.Concat(path[segments[0]], "/", path[segments[1]]),
-        };
-        if (resource.Length > MaxLength)
-        {
-            resource = resource[..MaxLength];
+            length = Append(resource, 0, path[segments[0]]);
+            if (count > 1)
+            {
+                length = Append(resource, Append(resource, length, "/"), path[segments[1]]);
+            }
         }
 
-        return resource.ToLowerInvariant();
+        lowered = lowered[..((ReadOnlySpan<char>)resource[..length]).ToLowerInvariant(lowered)];
+        if (KnownSpans.TryGetValue(lowered, out var known))
+        {
+            return known;
+        }
+
+        var made = lowered.ToString();
+        if (Known.Count < MaxKnown)
+        {
+            Known.TryAdd(made, made);
+        }
+
+        return made;
+    }
+
+    /// <summary>Copies as much of <paramref name="part"/> as fits after <paramref name="length"/>; returns the new length.</summary>
+    private static int Append(Span<char> resource, int length, ReadOnlySpan<char> part)
+    {
+        var copied = Math.Min(part.Length, resource.Length - length);
+        part[..copied].CopyTo(resource[length..]);
+        return length + copied;
     }
 }

@@ -27,31 +27,28 @@ public sealed class TokenReplayMiddleware(
     private readonly long _maxReplayBodyBytes = gateway.Value.MaxReplayBodyBytes;
     private readonly TimeSpan _uploadRefreshWindow = gateway.Value.UploadRefreshWindow;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var route = RouteToken.Of(context.GetReverseProxyFeature().Route);
         if (!route.SendsWebexToken)
         {
-            await next(context);
-            return;
+            return next(context);
         }
 
-        switch (await tokens.GetAsync(context, route))
-        {
-            case CallToken.User user:
-                await UserCallAsync(context, user.Grant);
-                break;
-            case CallToken.Bot bot:
-                await BotCallAsync(context, bot);
-                break;
-            case CallToken.Unavailable unavailable:
-                await unavailable.Refusal.ExecuteAsync(context);
-                break;
-            default:
-                await Refuse.LoginRequired(context).ExecuteAsync(context);
-                break;
-        }
+        // A cached session and grant answer at once: the call then goes on without a state machine of its own here.
+        var token = tokens.GetAsync(context, route);
+        return token.IsCompletedSuccessfully ? CallAsync(context, token.Result) : AwaitTokenAsync(context, token);
     }
+
+    private async Task AwaitTokenAsync(HttpContext context, ValueTask<CallToken> token) => await CallAsync(context, await token);
+
+    private Task CallAsync(HttpContext context, CallToken token) => token switch
+    {
+        CallToken.User user => UserCallAsync(context, user.Grant),
+        CallToken.Bot bot => BotCallAsync(context, bot),
+        CallToken.Unavailable unavailable => unavailable.Refusal.ExecuteAsync(context),
+        _ => Refuse.LoginRequired(context).ExecuteAsync(context),
+    };
 
     private async Task UserCallAsync(HttpContext context, Grant grant)
     {

@@ -52,7 +52,10 @@ public sealed record UpstreamPath(string RoutePrefix, string WebexPrefix)
     /// route prefix replaced as above. YARP would rebuild it from the decoded path and re-encode <c>%2F</c> as <c>%252F</c>
     /// (dotnet/yarp#1419), and Webex ids are base64 that can hold a <c>/</c>.
     /// </summary>
-    public string TargetOf(HttpContext context)
+    public string TargetOf(HttpContext context) => UrlOf("", context);
+
+    /// <summary><paramref name="apiUrl"/> followed by <see cref="TargetOf"/>, made as one string.</summary>
+    public string UrlOf(string apiUrl, HttpContext context)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (rawTarget is not null && !rawTarget.StartsWith('/') && rawTarget.IndexOf("://", StringComparison.Ordinal) is > 0 and var scheme)
@@ -63,13 +66,9 @@ public sealed record UpstreamPath(string RoutePrefix, string WebexPrefix)
         }
 
         var rest = rawTarget is not null && rawTarget.StartsWith(RoutePrefix, StringComparison.OrdinalIgnoreCase)
-            ? rawTarget[RoutePrefix.Length..]
-            : context.Request.Path.ToUriComponent()[RoutePrefix.Length..] + context.Request.QueryString;
-        if (WebexPrefix.Length > 0)
-        {
-            return WebexPrefix + rest;
-        }
-
-        return rest.StartsWith('/') ? rest : "/" + rest;
+            ? rawTarget.AsSpan(RoutePrefix.Length)
+            : (context.Request.Path.ToUriComponent()[RoutePrefix.Length..] + context.Request.QueryString).AsSpan();
+        var slash = WebexPrefix.Length == 0 && !rest.StartsWith('/') ? "/" : "";
+        return string.Concat(apiUrl, WebexPrefix, slash, rest);
     }
 }

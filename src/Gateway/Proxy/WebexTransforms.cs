@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -29,8 +30,14 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", HeaderNames.UpgradeInsecureRequests, HeaderNames.TE, HeaderNames.AltSvc,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    private static readonly ConditionalWeakTable<string, string> Authorizations = [];
+
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
+
+    // Only OpenTelemetry's HttpClient instrumentation, there when spans are recorded, reads the mark: the forwarder's
+    // own propagator sends nothing (WebexForwarderHttpClientFactory), and a request with no mark allocates no options.
+    private readonly bool _markNoTraceContext = !telemetry.Value.PropagateTraceContextToWebex && telemetry.Value.RecordsTraces;
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -98,18 +105,24 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
             }
         }
 
-        if (!_propagateTraceContext)
+        if (_markNoTraceContext)
         {
             // The frontend's trace context stops here: Webex learns nothing of the caller's traces unless ops turn it on.
             context.ProxyRequest.Options.Set(WebexHttp.NoTraceContext, true);
         }
 
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
-        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, "Bearer " + call.AccessToken);
-        context.ProxyRequest.RequestUri = new Uri(_apiUrl + path.TargetOf(context.HttpContext),
+        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, AuthorizationOf(call.AccessToken));
+        context.ProxyRequest.RequestUri = new Uri(path.UrlOf(_apiUrl, context.HttpContext),
             new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// <c>Bearer &lt;token&gt;</c>, made once per token: a token is the same string on every call while its grant is
+    /// cached (or its bot configured), and the header is kept no longer than that string.
+    /// </summary>
+    private static string AuthorizationOf(string accessToken) => Authorizations.GetValue(accessToken, static token => "Bearer " + token);
 
     /// <summary>
     /// The headers of the browser's request that Webex never sees: its credentials (the gateway's cookies, any

@@ -18,10 +18,39 @@ public sealed class RecordCache(IFusionCache cache)
         options.AllowBackgroundBackplaneOperations = false;
     });
 
-    /// <summary>The cached record, or what <paramref name="read"/> finds in Redis (null included) when there is none yet.</summary>
-    public ValueTask<T?> GetOrReadAsync<T>(string key, Func<CancellationToken, Task<T?>> read, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The cached record, or what <paramref name="read"/> finds in Redis (null included) when there is none yet. The
+    /// state is what <paramref name="read"/> needs, so that a call answered from memory allocates no closure.
+    /// </summary>
+    public ValueTask<T?> GetOrReadAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, Task<T?>> read,
+        CancellationToken cancellationToken = default)
         where T : class
-        => cache.GetOrSetAsync<T?>(key, (_, cancel) => read(cancel), token: cancellationToken);
+    {
+        // A plain look-up first: FusionCache's GetOrSet allocates its factory's closures even when it answers from memory.
+        // An entry it would not serve as it is (missing, expired, or marked stale by another instance) goes to GetOrSet,
+        // which reads it again under its lock, or serves it in fail-safe while Redis cannot answer.
+        var cached = cache.TryGetAsync<T?>(key, token: cancellationToken);
+        if (!cached.IsCompletedSuccessfully)
+        {
+            return AwaitedAsync(cached, key, state, read, cancellationToken);
+        }
+
+        var found = cached.Result;
+        return found.HasValue ? ValueTask.FromResult(found.Value) : ReadAsync(key, state, read, cancellationToken);
+    }
+
+    private async ValueTask<T?> AwaitedAsync<TState, T>(ValueTask<MaybeValue<T?>> cached, string key, TState state,
+        Func<TState, CancellationToken, Task<T?>> read, CancellationToken cancellationToken)
+        where T : class
+    {
+        var found = await cached;
+        return found.HasValue ? found.Value : await ReadAsync(key, state, read, cancellationToken);
+    }
+
+    private ValueTask<T?> ReadAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, Task<T?>> read,
+        CancellationToken cancellationToken)
+        where T : class
+        => cache.GetOrSetAsync<T?>(key, (_, cancel) => read(state, cancel), token: cancellationToken);
 
     /// <summary>What this instance just read from Redis itself: kept here, the others are not told.</summary>
     public ValueTask KeepAsync<T>(string key, T? value)

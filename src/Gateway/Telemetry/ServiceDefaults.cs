@@ -55,6 +55,7 @@ public static class ServiceDefaults
             || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
         if (exportsTraces || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
         {
+            builder.Services.PostConfigure<TelemetryOptions>(options => options.RecordsTraces = true);
             otel.WithTracing(tracing => tracing
                 .AddSource(GatewayTelemetry.SourceName, "Yarp.ReverseProxy")
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsHealthProbe(context.Request.Path))

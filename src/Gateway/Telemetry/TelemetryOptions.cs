@@ -20,6 +20,9 @@ public sealed class TelemetryOptions
 
     /// <summary>Send <c>traceparent</c> to Webex. Off by default: a third party learns nothing of the gateway's traces.</summary>
     public bool PropagateTraceContextToWebex { get; set; }
+
+    /// <summary>Whether spans are recorded at all (an OTLP endpoint or a sampler is configured): decided at start-up, not a key.</summary>
+    internal bool RecordsTraces { get; set; }
 }
 
 internal sealed partial class TelemetryOptionsValidation(IConfiguration configuration) : IValidateOptions<TelemetryOptions>
