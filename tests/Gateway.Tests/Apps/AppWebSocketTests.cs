@@ -278,8 +278,8 @@ public sealed partial class AppWebSocketTests(RedisFixture redis, ITestOutputHel
         public sealed record Handshake(string Target, string? Authorization, string? Cookie);
     }
 
-    /// <summary>nginx with the compose stack's configuration, its upstream pointed at one gateway and listening on a free port.</summary>
-    private sealed partial class NginxEdge : IAsyncDisposable
+    /// <summary>nginx with the compose stack's configuration, its upstream pointed at the gateways and listening on a free port.</summary>
+    internal sealed partial class NginxEdge : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly string _directory;
@@ -293,18 +293,19 @@ public sealed partial class AppWebSocketTests(RedisFixture redis, ITestOutputHel
 
         public Uri Address { get; }
 
-        public static async Task<NginxEdge> StartAsync(string nginx, Uri gateway, ITestOutputHelper output)
+        public static Task<NginxEdge> StartAsync(string nginx, Uri gateway, ITestOutputHelper output) => StartAsync(nginx, [gateway], output);
+
+        public static async Task<NginxEdge> StartAsync(string nginx, IReadOnlyList<Uri> gateways, ITestOutputHelper output)
         {
             var port = FreePort();
             var directory = Directory.CreateTempSubdirectory("gateway-nginx-").FullName;
             var config = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "nginx", "nginx.conf"));
             // The compose service names resolve only inside Docker, and Debian's nginx predates the `resolve` parameter.
             var servers = UpstreamServer().Matches(config);
-            Assert.NotEmpty(servers);
-            config = config.Replace(servers[0].Value, $"server {gateway.Authority};", StringComparison.Ordinal);
-            foreach (var server in servers.Skip(1))
+            Assert.True(servers.Count >= gateways.Count, "the compose stack's nginx names fewer instances than asked for");
+            for (var i = 0; i < servers.Count; i++)
             {
-                config = config.Replace(server.Value, "", StringComparison.Ordinal);
+                config = config.Replace(servers[i].Value, i < gateways.Count ? $"server {gateways[i].Authority};" : "", StringComparison.Ordinal);
             }
 
             config = ResolverLine().Replace(config, "");

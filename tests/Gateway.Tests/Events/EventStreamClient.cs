@@ -63,13 +63,16 @@ public sealed class EventStreamClient : IAsyncDisposable
         }
     }
 
-    public static async Task<EventStreamClient> OpenAsync(Browser browser, GatewayHost gateway, Action<HttpRequestHeaders>? headers = null, string path = "/events")
+    public static Task<EventStreamClient> OpenAsync(Browser browser, GatewayHost gateway, Action<HttpRequestHeaders>? headers = null, string path = "/events")
+        => OpenAsync(browser, gateway.Address, headers, path);
+
+    public static async Task<EventStreamClient> OpenAsync(Browser browser, Uri gateway, Action<HttpRequestHeaders>? headers = null, string path = "/events")
     {
         var http = new HttpClient(new SocketsHttpHandler { CookieContainer = browser.Cookies, UseProxy = false, AllowAutoRedirect = false })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, path));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway, path));
         request.Headers.Accept.ParseAdd("text/event-stream");
         headers?.Invoke(request.Headers);
         using var opening = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -91,6 +91,69 @@ public sealed class EventStreamTests(RedisFixture redis, ITestOutputHelper outpu
         }
     }
 
+    /// <summary>
+    /// Two instances behind the compose stack's nginx (deploy/nginx/nginx.conf): a person's tabs land on both, and each tab
+    /// gets each event once, in order and at once (a buffered stream would hold the small events back: nginx's location
+    /// turns buffering off, and so does the gateway's <c>X-Accel-Buffering: no</c>).
+    /// </summary>
+    [SkippableFact]
+    public async Task Through_the_compose_stacks_nginx_tabs_on_both_instances_each_get_each_event_once_and_at_once()
+    {
+        var nginx = SystemBinaries.Find("nginx") ?? (File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null)
+                    ?? throw SystemBinaries.Missing("no nginx on PATH or at /usr/sbin/nginx", "apt-get install -y nginx");
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var metrics = new Dictionary<string, string?> { ["Telemetry:Prometheus"] = "true" };
+        var first = world.AddGateway(metrics);
+        var second = world.AddGateway(metrics);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(first.Address);
+        await using var edge = await Apps.AppWebSocketTests.NginxEdge.StartAsync(nginx, [first.Address, second.Address], output);
+
+        var tabs = new List<EventStreamClient>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var tab = await EventStreamClient.OpenAsync(browser, edge.Address);
+                tabs.Add(tab);
+                Assert.Equal(HttpStatusCode.OK, tab.Status);
+                await tab.NextAsync();
+            }
+
+            // nginx takes turns: the tabs are on both instances.
+            Assert.True(await OpenStreamsAsync(browser, first) > 0, "no tab reached the first instance");
+            Assert.True(await OpenStreamsAsync(browser, second) > 0, "no tab reached the second instance");
+
+            for (var i = 1; i <= 5; i++)
+            {
+                await AppendAsync(world, i % 2 == 0 ? first : second, $"event-{i}", "{}");
+                foreach (var tab in tabs)
+                {
+                    Assert.Equal(i, (await tab.NextEventAsync(TimeSpan.FromSeconds(3))).Position);
+                }
+            }
+
+            foreach (var tab in tabs)
+            {
+                Assert.Null(await tab.NextOrNoneAsync(TimeSpan.FromMilliseconds(300)));
+            }
+        }
+        finally
+        {
+            foreach (var tab in tabs)
+            {
+                await tab.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<double> OpenStreamsAsync(Browser browser, GatewayHost gateway)
+    {
+        var metrics = await (await browser.GetAsync(new Uri(gateway.Address, "/metrics"))).Content.ReadAsStringAsync();
+        var line = metrics.Split('\n').Single(l => l.StartsWith("webex_gateway_event_streams", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     // The header is what a browser's EventSource sends when it reconnects by itself; the query is how webex-gateway.js
     // resumes a stream it had to open anew (an EventSource cannot be given the header).
     [Theory]
