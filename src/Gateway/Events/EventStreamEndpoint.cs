@@ -169,9 +169,11 @@ public sealed class EventStreamEndpoint(
                     continue;
                 }
 
-                // The log has no gaps but a trimmed start; the fan-out alone may (an event still on its way): wait for it.
+                // The log has no gaps but a trimmed start; the fan-out alone may: publications from two instances can
+                // cross. What follows the gap was taken from the channel already, so the log gives all of it, now.
                 if (!fromLog && loggedEvent.Position != last + 1)
                 {
+                    stream.CatchUp();
                     break;
                 }
 
