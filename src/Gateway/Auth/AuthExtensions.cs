@@ -18,13 +18,13 @@ public static class AuthExtensions
 
     /// <summary>Over https, the sign-in's correlation cookie is this followed by the nonce its state names.</summary>
     public const string SecureCorrelationCookiePrefix = "__Host-webex-gateway.correlation.";
-    private const string SignedInAtKey = "webex-gateway.signed-in-at";
 
     public static IHostApplicationBuilder AddWebexAuthentication(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddSingleton<RedisTicketStore>();
         services.AddSingleton<WebexSignIn>();
+        services.AddSingleton<SessionCookies>();
         services.AddSingleton<SignedInGrants>();
         services.AddOptions<SignInLimitOptions>().BindConfiguration(SignInLimitOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SignInLimitOptions>, SignInLimitOptionsValidation>();
@@ -67,15 +67,13 @@ public static class AuthExtensions
                 options.ExpireTimeSpan = lifetime.Value.IdleTimeout;
                 options.Events.OnSigningIn = context =>
                 {
-                    context.Properties.Items[SignedInAtKey] = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.Properties.Items[SessionCookies.SignedInAtKey] = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
                     return Task.CompletedTask;
                 };
                 options.Events.OnValidatePrincipal = async context =>
                 {
                     // Sliding renewal moves IssuedUtc, so the sign-in time is kept apart to enforce the absolute lifetime.
-                    if (!context.Properties.Items.TryGetValue(SignedInAtKey, out var signedInAt)
-                        || !long.TryParse(signedInAt, out var seconds)
-                        || DateTimeOffset.FromUnixTimeSeconds(seconds) + lifetime.Value.AbsoluteLifetime <= time.GetUtcNow())
+                    if (SessionCookies.IsPastAbsoluteLifetime(context.Properties, lifetime.Value.AbsoluteLifetime, time.GetUtcNow()))
                     {
                         context.RejectPrincipal();
                         await context.HttpContext.SignOutAsync(CookieScheme);
@@ -87,7 +85,7 @@ public static class AuthExtensions
         // After ASP.NET Core made the cookie's format: the same format, remembering what it decrypted, and telling a key
         // ring the store cannot give (503) from a cookie that is not ours (401).
         services.PostConfigure<CookieAuthenticationOptions>(CookieScheme, options => options.TicketDataFormat =
-            new RememberedCookies(new KeyRingCheckedFormat<AuthenticationTicket>(options.TicketDataFormat, options.DataProtectionProvider!)));
+            new RememberedCookies(new KeyRingCheckedFormat<AuthenticationTicket>(options.TicketDataFormat, options.DataProtectionProvider!), CookieScheme));
 
         services.AddOptions<OAuthOptions>(WebexScheme)
             .Configure<IOptions<WebexOptions>, WebexSignIn>((options, webex, signIn) =>

@@ -60,8 +60,11 @@ public sealed class RedisTicketStore(
         }
     }
 
-    public async Task<AuthenticationTicket?> RetrieveAsync(string key)
-        => await cache.GetOrReadAsync(CacheKey(key), (Store: this, Key: key), static (state, _) => state.Store.ReadFromRedisAsync(state.Key));
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key) => await FindAsync(key);
+
+    /// <summary>The session, from memory once this instance has read it: what a signed-in call asks.</summary>
+    public ValueTask<AuthenticationTicket?> FindAsync(string key)
+        => cache.GetOrReadAsync(CacheKey(key), (Store: this, Key: key), static (state, _) => state.Store.ReadFromRedisAsync(state.Key));
 
     public async Task RemoveAsync(string key)
     {

@@ -1,19 +1,21 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 
 namespace WebexGateway.Auth;
 
 /// <summary>
-/// The session cookie's format, remembering what each cookie it decrypted holds. The cookie only carries the session
-/// id, and a cookie's content never changes, so decrypting the same cookie again on every request is pure cost; whether
-/// the session is still valid is the session store's answer, asked every time.
+/// The session cookie's format, remembering which session each cookie it decrypted names. With a session store the
+/// cookie's own ticket holds nothing but the session id, and a cookie's content never changes, so decrypting the same
+/// cookie again on every request is pure cost; whether the session is still valid is the session store's answer, asked
+/// every time. Only the id is kept, not the ticket: a few hundred bytes a cookie.
 /// </summary>
-public sealed class RememberedCookies(ISecureDataFormat<AuthenticationTicket> inner) : ISecureDataFormat<AuthenticationTicket>
+public sealed class RememberedCookies(ISecureDataFormat<AuthenticationTicket> inner, string scheme) : ISecureDataFormat<AuthenticationTicket>
 {
     /// <summary>Past this many, the memory starts over: only cookies that decrypted are remembered, so it stays small.</summary>
     private const int Capacity = 100_000;
 
-    private readonly ConcurrentDictionary<string, AuthenticationTicket> _tickets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _sessionIds = new(StringComparer.Ordinal);
 
     public string Protect(AuthenticationTicket data) => inner.Protect(data);
 
@@ -28,22 +30,29 @@ public sealed class RememberedCookies(ISecureDataFormat<AuthenticationTicket> in
             return inner.Unprotect(protectedText, purpose);
         }
 
-        if (_tickets.TryGetValue(protectedText, out var ticket))
+        if (_sessionIds.TryGetValue(protectedText, out var sessionId))
         {
-            return ticket;
+            return TicketNaming(sessionId);
         }
 
-        ticket = inner.Unprotect(protectedText);
-        if (ticket is not null)
+        var ticket = inner.Unprotect(protectedText);
+        if (ticket?.Principal.FindFirst(SessionCookies.SessionIdClaim)?.Value is { } id)
         {
-            if (_tickets.Count >= Capacity)
+            if (_sessionIds.Count >= Capacity)
             {
-                _tickets.Clear();
+                _sessionIds.Clear();
             }
 
-            _tickets[protectedText] = ticket;
+            _sessionIds[protectedText] = id;
         }
 
         return ticket;
     }
+
+    /// <summary>The session a cookie names, if this instance has decrypted that cookie before.</summary>
+    public string? SessionIdOf(string protectedText) => _sessionIds.GetValueOrDefault(protectedText);
+
+    /// <summary>The cookie's ticket as the cookie handler makes it when it signs in with a session store.</summary>
+    private AuthenticationTicket TicketNaming(string sessionId) =>
+        new(new ClaimsPrincipal(new ClaimsIdentity([new Claim(SessionCookies.SessionIdClaim, sessionId)], scheme)), scheme);
 }

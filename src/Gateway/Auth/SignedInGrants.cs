@@ -1,10 +1,9 @@
-using Microsoft.AspNetCore.Authentication;
 using WebexGateway.Grants;
 
 namespace WebexGateway.Auth;
 
 /// <summary>Who a request's session belongs to, and that person's grant: the question behind every signed-in call.</summary>
-public sealed class SignedInGrants(GrantStore grants)
+public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants)
 {
     /// <summary>
     /// The grant of the session's person, or null when there is no session, no grant, or the grant is not the one the
@@ -13,14 +12,14 @@ public sealed class SignedInGrants(GrantStore grants)
     /// </summary>
     public async ValueTask<Grant?> GetAsync(HttpContext context)
     {
-        var session = await context.AuthenticateAsync(AuthExtensions.CookieScheme);
-        if (session.Principal?.GetPersonId() is not { } personId)
+        var session = await sessions.PrincipalAsync(context);
+        if (session?.GetPersonId() is not { } personId)
         {
             return null;
         }
 
         var grant = await grants.GetAsync(personId, context.RequestAborted);
-        return grant is { Generation.Length: > 0 } && string.Equals(grant.Generation, session.Principal.GetGrantGeneration(), StringComparison.Ordinal)
+        return grant is { Generation.Length: > 0 } && string.Equals(grant.Generation, session.GetGrantGeneration(), StringComparison.Ordinal)
             ? grant
             : null;
     }

@@ -4,9 +4,7 @@ using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 using WebexGateway.Apps;
 using WebexGateway.Auth;
 using WebexGateway.Grants;
@@ -26,7 +24,7 @@ public sealed class EventStreamEndpoint(
     SignedInGrants signedIn,
     GrantStore grants,
     RedisTicketStore sessions,
-    IOptionsMonitor<CookieAuthenticationOptions> cookies,
+    SessionCookies sessionCookies,
     WebSocketOrigins origins,
     EventFanOut fanOut,
     StreamSlots slots,
@@ -43,9 +41,6 @@ public sealed class EventStreamEndpoint(
     /// <summary>How long a browser waits before reconnecting a dropped stream.</summary>
     private const int RetryMilliseconds = 3000;
 
-    /// <summary>ASP.NET Core's cookie handler keeps the session store's key under this claim of the cookie's own ticket.</summary>
-    private const string SessionIdClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
-
     private static readonly byte[] KeepAliveComment = ": keep-alive\n\n"u8.ToArray();
     private static readonly byte[] SessionEndedData = "{}"u8.ToArray();
 
@@ -59,7 +54,7 @@ public sealed class EventStreamEndpoint(
             return;
         }
 
-        if (await signedIn.GetAsync(context) is not { } grant || SessionIdOf(context) is not { } sessionId)
+        if (await signedIn.GetAsync(context) is not { } grant || sessionCookies.SessionIdOf(context) is not { } sessionId)
         {
             await Refuse.LoginRequired(context).ExecuteAsync(context);
             return;
@@ -132,13 +127,6 @@ public sealed class EventStreamEndpoint(
                && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
             ? position
             : null;
-    }
-
-    private string? SessionIdOf(HttpContext context)
-    {
-        var options = cookies.Get(AuthExtensions.CookieScheme);
-        var cookie = options.CookieManager.GetRequestCookie(context, options.Cookie.Name!);
-        return cookie is null ? null : options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
     }
 
     private static void Write(SseItem<LoggedEvent?> item, IBufferWriter<byte> writer) =>

@@ -29,8 +29,10 @@ public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper o
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
     }
 
-    [Fact]
-    public async Task A_busy_session_still_ends_at_its_absolute_lifetime()
+    [Theory]
+    [InlineData("/auth/user")]
+    [InlineData("/webex/v1/people/me")]
+    public async Task A_busy_session_still_ends_at_its_absolute_lifetime(string path)
     {
         await using var world = await TestWorld.StartAsync(redis, output);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -39,12 +41,42 @@ public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper o
         for (var hour = 1; hour < 12; hour++)
         {
             time.Advance(TimeSpan.FromHours(1));
-            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, path), csrf: true)).StatusCode);
         }
 
         time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, path), csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Calls_through_the_proxy_alone_keep_a_session_alive_renewing_its_cookie_past_half_its_idle_time()
+    {
+        // The proxy answers a remembered cookie without ASP.NET Core's cookie handler (SessionCookies) until the handler
+        // has something to do: here, the sliding renewal, which must still happen on a call that only goes to Webex.
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (gateway, browser) = await world.SignedInAsync(Lifetimes, time);
+        var me = new Uri(gateway.Address, "/webex/v1/people/me");
+
+        time.Advance(TimeSpan.FromMinutes(30));
+        var early = await browser.GetAsync(me, csrf: true);
+        Assert.Equal(HttpStatusCode.OK, early.StatusCode);
+        Assert.False(early.Headers.Contains("Set-Cookie"), "a session at a quarter of its idle time is not renewed");
+
+        time.Advance(TimeSpan.FromMinutes(40));
+        var renewed = await browser.GetAsync(me, csrf: true);
+        Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
+        Assert.Contains(renewed.Headers.GetValues("Set-Cookie"), c => c.StartsWith($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
+
+        // Past the first idle timeout (2 h after sign-in), within the renewed one.
+        time.Advance(TimeSpan.FromMinutes(100));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(me, csrf: true)).StatusCode);
+
+        time.Advance(TimeSpan.FromMinutes(121));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(me, csrf: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
     }
 
     [Fact]

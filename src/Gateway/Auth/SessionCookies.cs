@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
+using WebexGateway.Configuration;
+
+namespace WebexGateway.Auth;
+
+/// <summary>
+/// The signed-in person behind a request's session cookie. A cookie this instance has decrypted before, whose session
+/// is neither expired, nor due for its sliding renewal, nor past its absolute lifetime, is answered from the remembered
+/// cookie and the cached session: ASP.NET Core's cookie handler would do nothing else for it but cost a handler, its
+/// events and a response callback on every call. Any other cookie goes to the handler, which renews, ends or refuses it.
+/// </summary>
+public sealed class SessionCookies(
+    IOptionsMonitor<CookieAuthenticationOptions> cookies,
+    RedisTicketStore sessions,
+    IOptions<SessionLifetimeOptions> lifetime,
+    TimeProvider time)
+{
+    /// <summary>The cookie handler keeps the session store's key under this claim of the cookie's own ticket.</summary>
+    public const string SessionIdClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
+
+    /// <summary>Where the session's sign-in time is kept apart: sliding renewal moves <c>IssuedUtc</c>.</summary>
+    public const string SignedInAtKey = "webex-gateway.signed-in-at";
+
+    private readonly TimeSpan _absoluteLifetime = lifetime.Value.AbsoluteLifetime;
+
+    /// <summary>The session's principal, or null when the request has no valid session.</summary>
+    public async ValueTask<ClaimsPrincipal?> PrincipalAsync(HttpContext context)
+    {
+        var options = cookies.Get(AuthExtensions.CookieScheme);
+        var cookie = options.CookieManager.GetRequestCookie(context, options.Cookie.Name!);
+        if (string.IsNullOrEmpty(cookie))
+        {
+            return null;
+        }
+
+        if (options.TicketDataFormat is RememberedCookies remembered && remembered.SessionIdOf(cookie) is { } sessionId)
+        {
+            var session = await sessions.FindAsync(sessionId);
+            if (session is null)
+            {
+                // The handler would find no session either: logged out, or ended on another instance.
+                return null;
+            }
+
+            if (!NeedsTheHandler(session.Properties, options.SlidingExpiration, time.GetUtcNow()))
+            {
+                return session.Principal;
+            }
+        }
+
+        return (await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal;
+    }
+
+    /// <summary>The id of the request's session, as its cookie names it; null without a cookie of this gateway's.</summary>
+    public string? SessionIdOf(HttpContext context)
+    {
+        var options = cookies.Get(AuthExtensions.CookieScheme);
+        var cookie = options.CookieManager.GetRequestCookie(context, options.Cookie.Name!);
+        return string.IsNullOrEmpty(cookie)
+            ? null
+            : (options.TicketDataFormat as RememberedCookies)?.SessionIdOf(cookie)
+              ?? options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
+    }
+
+    /// <summary>True when the session's absolute lifetime has run out, or it has no sign-in time of its own.</summary>
+    public static bool IsPastAbsoluteLifetime(AuthenticationProperties session, TimeSpan absoluteLifetime, DateTimeOffset now) =>
+        !session.Items.TryGetValue(SignedInAtKey, out var signedInAt)
+        || !long.TryParse(signedInAt, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+        || DateTimeOffset.FromUnixTimeSeconds(seconds) + absoluteLifetime <= now;
+
+    /// <summary>
+    /// What the cookie handler would act on (CookieAuthenticationHandler, .NET 10): an expired session (it deletes it),
+    /// one past half its idle time (sliding renewal: it stores it again and sends a new cookie), and, through the
+    /// gateway's validation event, one past its absolute lifetime (it signs it out).
+    /// </summary>
+    private bool NeedsTheHandler(AuthenticationProperties session, bool sliding, DateTimeOffset now)
+    {
+        if (session.ExpiresUtc is { } expires && expires < now)
+        {
+            return true;
+        }
+
+        if (sliding && session.IssuedUtc is { } issued && session.ExpiresUtc is { } expiresUtc && (session.AllowRefresh ?? true)
+            && expiresUtc - now < now - issued)
+        {
+            return true;
+        }
+
+        return IsPastAbsoluteLifetime(session, _absoluteLifetime, now);
+    }
+}
