@@ -6,6 +6,9 @@ internal enum TargetKind
 {
     Upstream,
     RawYarp,
+
+    /// <summary>Raw YARP run with the gateway's runtime settings (its runtimeconfig.json: GC, thread pool): like for like.</summary>
+    RawYarpGatewayRuntime,
     Gateway,
 }
 

@@ -138,8 +138,21 @@ try
             Path.Combine(directory, "raw-yarp.log"),
             Path.GetDirectoryName(settings.RawYarpDll),
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+        // The same raw YARP on the gateway's runtimeconfig.json: what raw YARP costs with the gateway's GC and thread-pool
+        // settings, so that what the settings save is not counted as the gateway's code being cheaper.
+        var rawYarpTunedUrl = $"http://127.0.0.1:{Ports.Free()}";
+        var rawYarpTuned = ChildProcess.Start("raw-yarp-gateway-runtime", "dotnet",
+            [
+                "exec", "--runtimeconfig", Path.ChangeExtension(settings.GatewayDll, ".runtimeconfig.json"),
+                settings.RawYarpDll, "--urls", rawYarpTunedUrl, $"--Upstream={nginx.Url}", $"--StaticToken={RawYarpToken}",
+                "--Logging:LogLevel:Default=Warning",
+            ],
+            Path.Combine(directory, "raw-yarp-gateway-runtime.log"),
+            Path.GetDirectoryName(settings.RawYarpDll),
+            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
         await gateway.WaitForHttpAsync(http, new Uri($"{gatewayUrl}/readyz"), TimeSpan.FromSeconds(60));
         await rawYarp.WaitForHttpAsync(http, new Uri($"{rawYarpUrl}/webex/v1/people/me"), TimeSpan.FromSeconds(60));
+        await rawYarpTuned.WaitForHttpAsync(http, new Uri($"{rawYarpTunedUrl}/webex/v1/people/me"), TimeSpan.FromSeconds(60));
         await VerifyAsync(nginx.Url, gatewayUrl, rawYarpUrl, cookies);
 
         Target[] targets =
@@ -148,6 +161,8 @@ try
                 new WrkLoad($"{nginx.Url}/v1/people/me", [$"Authorization: Bearer {UpstreamToken}"], null), () => nginx.Pids),
             new(TargetKind.RawYarp, "raw YARP → nginx",
                 new WrkLoad($"{rawYarpUrl}/webex/v1/people/me", ["X-CSRF: 1"], cookieFile), () => [rawYarp.Pid]),
+            new(TargetKind.RawYarpGatewayRuntime, "raw YARP, gateway's runtime settings → nginx",
+                new WrkLoad($"{rawYarpTunedUrl}/webex/v1/people/me", ["X-CSRF: 1"], cookieFile), () => [rawYarpTuned.Pid]),
             new(TargetKind.Gateway, "gateway → nginx",
                 new WrkLoad($"{gatewayUrl}/webex/v1/people/me", ["X-CSRF: 1"], cookieFile), () => [gateway.Pid]),
         ];
@@ -182,6 +197,7 @@ try
         }
 
         await rawYarp.StopAsync();
+        await rawYarpTuned.StopAsync();
         await gateway.StopAsync();
         if (redis is not null)
         {

@@ -2,63 +2,79 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using WebexGateway.Configuration;
 using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 
 namespace WebexGateway.Limits;
 
-/// <summary>Until when a caller's calls to one Webex resource are not sent, because Webex answered 429.</summary>
-public sealed record CoolDown(DateTimeOffset Until);
-
 /// <summary>
 /// Webex's 429s remembered per caller (a person, or a bot, whose token Webex counts) and Webex resource
-/// (<c>v1/messages</c>), until their <c>Retry-After</c>: in Redis (<c>cooldown:&lt;caller&gt;:&lt;resource&gt;</c>, expiring
-/// with it) and in the record cache, so a call asks no Redis while its answer is cached. A cool-down just recorded is
-/// announced over the backplane, so the other instances read it again at once; a lost announcement is bounded by
-/// <c>Redis:CacheLifetime</c>, as for sessions and grants. When Redis cannot answer, calls go through: Webex still
-/// has the last word.
+/// (<c>v1/messages</c>), until their <c>Retry-After</c>. Each instance keeps the cool-downs in force in memory, so a call
+/// asks nothing of Redis, and nothing is kept for the callers that are not cooling down (nearly all of them). A recorded
+/// cool-down goes to Redis (an index by expiry, <c>cooldowns:by-expiry</c>) and is announced on the cool-downs channel, so
+/// the other instances apply it at once; what an instance missed (a lost announcement, a subscription that was down) it
+/// reads from the index every <c>Redis:CacheLifetime</c>, and at once when its subscription comes back. When Redis cannot
+/// answer, calls go through: Webex still has the last word.
 /// </summary>
-public sealed class CoolDowns(
-    RecordCache cache,
-    IConnectionMultiplexer redis,
-    RedisKeys keys,
-    TimeProvider time,
-    IOptions<RateLimitOptions> options,
-    GatewayMetrics metrics)
+public sealed class CoolDowns : BackgroundService
 {
-    private readonly RateLimitOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _inForce = new(StringComparer.Ordinal);
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly RateLimitOptions _options;
+    private readonly TimeSpan _reconcileEvery;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger<CoolDowns> _logger;
+    private int _subscribed;
+
+    public CoolDowns(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, IOptions<RateLimitOptions> options,
+        IOptions<RedisOptions> store, GatewayMetrics metrics, ILogger<CoolDowns> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _time = time;
+        _options = options.Value;
+        _reconcileEvery = store.Value.CacheLifetime;
+        _metrics = metrics;
+        _logger = logger;
+        _redis.ConnectionRestored += OnConnectionRestored;
+    }
 
     /// <summary>How long the caller must still wait before calling the resource, or null when it need not.</summary>
-    public async ValueTask<TimeSpan?> RemainingAsync(string caller, string resource, CancellationToken cancellationToken)
+    public TimeSpan? Remaining(string caller, string resource)
     {
-        var coolDown = await cache.GetOrReadAsync(CacheKey(caller, resource), (CoolDowns: this, Caller: caller, Resource: resource),
-            static (state, _) => state.CoolDowns.ReadAsync(state.Caller, state.Resource), cancellationToken);
-        var remaining = coolDown is null ? TimeSpan.Zero : coolDown.Until - time.GetUtcNow();
+        if (_inForce.IsEmpty || !_inForce.TryGetValue(Member(caller, resource), out var until))
+        {
+            return null;
+        }
+
+        var remaining = until - _time.GetUtcNow();
         return remaining > TimeSpan.Zero ? remaining : null;
     }
 
     /// <summary>Webex answered 429 with this <c>Retry-After</c> (seconds or an HTTP date; absent means the default).</summary>
     public async Task RecordAsync(string caller, string resource, string? retryAfter)
     {
-        var now = time.GetUtcNow();
-        var wait = RetryAfterOf(retryAfter, now);
-        var coolDown = new CoolDown(now + wait);
+        var now = _time.GetUtcNow();
+        var until = now + RetryAfterOf(retryAfter, now);
+        var member = Member(caller, resource);
+        // Kept here first: this instance at least stops sending the calls Webex refuses, whatever Redis answers.
+        Apply(member, until);
         try
         {
-            var key = keys.CoolDown(caller, resource);
-            var batch = redis.GetDatabase().CreateBatch();
-            var set = batch.StringSetAsync(key, coolDown.Until.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), wait);
-            var indexed = batch.SortedSetAddAsync(keys.CoolDownsByExpiry, caller + ":" + resource, coolDown.Until.ToUnixTimeSeconds());
-            var pruned = batch.SortedSetRemoveRangeByScoreAsync(keys.CoolDownsByExpiry, double.NegativeInfinity, now.ToUnixTimeSeconds());
+            var db = _redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var indexed = batch.SortedSetAddAsync(_keys.CoolDownsByExpiry, member, until.ToUnixTimeMilliseconds());
+            var pruned = batch.SortedSetRemoveRangeByScoreAsync(_keys.CoolDownsByExpiry, double.NegativeInfinity, now.ToUnixTimeMilliseconds());
             batch.Execute();
-            await Task.WhenAll(set, indexed, pruned);
-            await cache.WrittenAsync(CacheKey(caller, resource), coolDown);
+            await Task.WhenAll(indexed, pruned);
+            await db.PublishAsync(_keys.CoolDownChannel, Announcement(member, until));
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
-            // Not shared, but kept here: this instance at least stops sending the calls Webex refuses.
-            metrics.RedisError("write_cooldown");
-            await cache.KeepAsync(CacheKey(caller, resource), coolDown);
+            _metrics.RedisError("write_cooldown");
         }
     }
 
@@ -85,40 +101,103 @@ public sealed class CoolDowns(
             : wait.Value;
     }
 
-    /// <summary>Past this many resources, keys are made for each call: a caller can name any path.</summary>
-    private const int MaxKeyedResources = 1_000;
-
-    // One table of keys per resource, each keyed by the caller's id (the same string on every call while its grant is cached).
-    private static readonly ConcurrentDictionary<string, CacheKeys> KeysByResource = new(StringComparer.Ordinal);
-
-    private static string CacheKey(string caller, string resource)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!KeysByResource.TryGetValue(resource, out var keys))
+        using var timer = new PeriodicTimer(_reconcileEvery, _time);
+        do
         {
-            if (KeysByResource.Count >= MaxKeyedResources)
+            try
             {
-                return "cooldown:" + caller + ":" + resource;
+                await SubscribeAsync();
+                await ReconcileAsync();
             }
-
-            keys = KeysByResource.GetOrAdd(resource, static resource => new CacheKeys("cooldown:", ":" + resource));
+            catch (Exception e) when (e is RedisException or RedisTimeoutException)
+            {
+                Log.CoolDownsUnread(_logger, e.GetType().Name);
+            }
         }
-
-        return keys.Of(caller);
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task<CoolDown?> ReadAsync(string caller, string resource)
+    public override void Dispose()
     {
-        try
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        base.Dispose();
+    }
+
+    /// <summary>The index's member, and this instance's key, for a caller's cool-down on a resource.</summary>
+    private static string Member(string caller, string resource) => string.Concat(caller, ":", resource);
+
+    private static RedisValue Announcement(string member, DateTimeOffset until) =>
+        string.Concat(until.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), " ", member);
+
+    private async Task SubscribeAsync()
+    {
+        if (Volatile.Read(ref _subscribed) == 1)
         {
-            var value = await redis.GetDatabase().StringGetAsync(keys.CoolDown(caller, resource));
-            return long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var until)
-                ? new CoolDown(DateTimeOffset.FromUnixTimeMilliseconds(until))
-                : null;
+            return;
         }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+
+        var queue = await _redis.GetSubscriber().SubscribeAsync(_keys.CoolDownChannel);
+        queue.OnMessage(message =>
         {
-            metrics.RedisError("read_cooldown");
-            return null;
+            var text = (string?)message.Message ?? "";
+            var space = text.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && long.TryParse(text.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var until))
+            {
+                Apply(text[(space + 1)..], DateTimeOffset.FromUnixTimeMilliseconds(until));
+            }
+        });
+        Volatile.Write(ref _subscribed, 1);
+    }
+
+    /// <summary>Every cool-down in force over all instances, from the index: what announcements may have missed.</summary>
+    private async Task ReconcileAsync()
+    {
+        var now = _time.GetUtcNow();
+        var entries = await _redis.GetDatabase().SortedSetRangeByScoreWithScoresAsync(
+            _keys.CoolDownsByExpiry, now.ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
+        foreach (var entry in entries)
+        {
+            Apply(entry.Element!, DateTimeOffset.FromUnixTimeMilliseconds((long)entry.Score));
+        }
+
+        foreach (var (member, until) in _inForce)
+        {
+            if (until <= now)
+            {
+                _inForce.TryRemove(KeyValuePair.Create(member, until));
+            }
+        }
+    }
+
+    /// <summary>A cool-down heard of: the later end wins, so an announcement and the index agree in any order.</summary>
+    private void Apply(string member, DateTimeOffset until)
+    {
+        if (until <= _time.GetUtcNow())
+        {
+            return;
+        }
+
+        _inForce.AddOrUpdate(member, static (_, heard) => heard, static (_, known, heard) => heard > known ? heard : known, until);
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            // What was announced while the subscription was down is lost: the index has it.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await ReconcileAsync();
+                }
+                catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+                {
+                    Log.CoolDownsUnread(_logger, ex.GetType().Name);
+                }
+            });
         }
     }
 }

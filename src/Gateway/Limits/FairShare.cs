@@ -26,7 +26,7 @@ public sealed class FairShare(RequestDelegate next, CoolDowns coolDowns, PersonQ
         if (!call.Admitted)
         {
             call.Admitted = true;
-            if (await coolDowns.RemainingAsync(caller, resource, context.RequestAborted) is { } coolingDown)
+            if (coolDowns.Remaining(caller, resource) is { } coolingDown)
             {
                 metrics.RateLimited("webex");
                 await Refuse.RateLimited("webex", coolingDown).ExecuteAsync(context);

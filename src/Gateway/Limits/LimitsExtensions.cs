@@ -8,6 +8,7 @@ public static class LimitsExtensions
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RateLimitOptions>, RateLimitOptionsValidation>();
         services.AddSingleton<CoolDowns>();
+        services.AddHostedService(sp => sp.GetRequiredService<CoolDowns>());
         services.AddSingleton<PersonQuota>();
         return builder;
     }

@@ -28,7 +28,6 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
     public RedisKey UsedState(string stateHash) => $"{_prefix}oauth-state:{stateHash}";
 
     /// <summary>Webex answered a caller's call to a resource (<c>v1/messages</c>) 429: expires with its Retry-After.</summary>
-    public RedisKey CoolDown(string caller, string resource) => $"{_prefix}cooldown:{caller}:{resource}";
 
     /// <summary>A sorted set: the cool-downs (<c>caller:resource</c>) scored by when they end, for the gauge.</summary>
     public RedisKey CoolDownsByExpiry => $"{_prefix}cooldowns:by-expiry";
@@ -63,4 +62,7 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
 
     /// <summary>The channel every instance hears appended events (and ended grants) on.</summary>
     public RedisChannel EventChannel => RedisChannel.Literal($"{_prefix}events");
+
+    /// <summary>Where a recorded cool-down is announced to the other instances (<see cref="Limits.CoolDowns"/>).</summary>
+    public RedisChannel CoolDownChannel => RedisChannel.Literal($"{_prefix}cooldowns");
 }

@@ -134,7 +134,7 @@ public sealed class GatewayMetrics
 
         try
         {
-            var inForce = redis.GetDatabase().SortedSetLength(keys.CoolDownsByExpiry, time.GetUtcNow().ToUnixTimeSeconds(), double.PositiveInfinity, Exclude.Start);
+            var inForce = redis.GetDatabase().SortedSetLength(keys.CoolDownsByExpiry, time.GetUtcNow().ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
             return [new Measurement<long>(inForce)];
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)

@@ -104,6 +104,9 @@ internal static partial class Log
     [LoggerMessage(190, LogLevel.Warning, "A messages answer of {Length} bytes is above {Limit} bytes: it passes with its files URLs pointing at Webex, not rewritten")]
     public static partial void MessagesAnswerTooLargeToRewrite(ILogger logger, long length, int limit);
 
+    [LoggerMessage(200, LogLevel.Warning, "The cool-downs in force could not be read from the store ({ErrorType}); announcements still apply, and the next reading is tried later")]
+    public static partial void CoolDownsUnread(ILogger logger, string errorType);
+
     [LoggerMessage(300, LogLevel.Warning, "A stored webhook record could not be read as its webhook's ({ErrorType}) and is treated as absent")]
     public static partial void UnreadableWebhook(ILogger logger, string errorType);
 

@@ -58,6 +58,33 @@ public sealed class FairShareTests(RedisFixture redis, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_cool_down_whose_announcement_was_lost_is_applied_within_the_cache_lifetime()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" });
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Rooms(gateway), csrf: true)).StatusCode);
+
+        // What another instance stores when Webex answers it 429, without the announcement this one would have heard.
+        var until = DateTimeOffset.UtcNow.AddSeconds(60).ToUnixTimeMilliseconds();
+        await redis.Redis.GetDatabase().SortedSetAddAsync($"{world.KeyPrefix}cooldowns:by-expiry", $"{world.Person.Id}:v1/rooms", until);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        HttpResponseMessage response;
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+            response = await browser.GetAsync(Rooms(gateway), csrf: true);
+        }
+        while (response.StatusCode == HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(10));
+
+        output.WriteLine($"applied after {clock.Elapsed.TotalSeconds:F1} s");
+        await AssertRateLimitedAsync(response, "webex", 50, 60);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"applied after {clock.Elapsed}, not within Redis:CacheLifetime (2 s)");
+        // People who are not cooling down cost no Redis: a call with no cool-down in force is decided in memory.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
+    }
+
+    [Fact]
     public async Task After_Retry_After_the_calls_go_through_again()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
