@@ -6,7 +6,8 @@ using WebexGateway.Benchmarks;
 // The gateway beside raw YARP and the upstream alone, in one run on one machine, everything on 127.0.0.1:
 //   1. upstream alone: wrk → nginx (a fixed Webex person at /v1/people/me);
 //   2. raw YARP:       wrk → bench/RawYarp (YARP defaults, a static Bearer) → nginx;
-//   3. gateway:        wrk → gateway (session cookie, X-CSRF: 1; the user's Bearer from its grant) → nginx,
+//   3. raw YARP again, started on the gateway's runtimeconfig.json (its GC and thread-pool settings): like for like;
+//   4. gateway:        wrk → gateway (session cookie, X-CSRF: 1; the user's Bearer from its grant) → nginx,
 // for each store (embedded Garnet, redis-server) and each scenario (one user; many users round-robin; many sessions),
 // each warmed up until stable, interleaved over rounds, with CPU per request and peak RSS from /proc.
 // Users sign in through the Webex emulator with a first gateway process; a second one, on the same store, sends the
@@ -312,7 +313,7 @@ static string Header(Settings settings, Wrk wrk)
         - Gateway: `src/` {Environment.GetEnvironmentVariable("BENCH_SOURCE") ?? "of an unknown commit"}, published in Release, Production settings
         - Command: `{settings.Describe()} {settings.Command}`
         - Measured run, raw YARP and gateway: `{proxied}`; upstream alone: `{upstream}`
-        - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance * 100:F0}% in req/s and the last is not that much above the one three runs before (at most {settings.WarmupMaxRuns}) and every cookie has been sent, after at least {settings.WarmupFirstSeconds} s for raw YARP and the gateway in round 1 (tiered compilation), then measured for {seconds} s. Rounds run upstream → raw YARP → gateway, {(settings.Rounds == 1 ? "once" : $"{settings.Rounds} times")}; tables give medians.
+        - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance * 100:F0}% in req/s and the last is not that much above the one three runs before (at most {settings.WarmupMaxRuns}) and every cookie has been sent, after at least {settings.WarmupFirstSeconds} s for raw YARP and the gateway in round 1 (tiered compilation), then measured for {seconds} s. Rounds run upstream → raw YARP → raw YARP on the gateway's runtime settings → gateway, {(settings.Rounds == 1 ? "once" : $"{settings.Rounds} times")}; tables give medians.
         - CPU µs/req: utime + stime of the target's processes (/proc/&lt;pid&gt;/stat) over the measured run ÷ requests completed; the upstream's row is nginx (master and worker), redis-server's CPU is its own column. Peak RSS: VmHWM at the end of the scenario; every scenario starts new gateway and raw YARP processes and a new store holding only its own users' sessions.
         - Users sign in through the Webex emulator (the gateway started with Webex:BaseUrl = emulator, 3 redirects each, distinct people by login_hint); the gateway is then restarted on the same store with Webex:ApiUrl = nginx, and the cookies are checked (200, nginx's body, a user Bearer) before measuring. Raw YARP gets the same requests (cookie and X-CSRF, which it forwards); the upstream alone gets a plain request with a Bearer.
         - Other load: share of the whole machine's CPU used by processes other than the benchmark's (wrk, nginx, the proxies, redis-server, this driver) during the measured run. nginx's CPU µs/req, listed for every run, also shows how fast the machine was at the time (a busy host slows everything down, even where no other process is seen).
