@@ -30,9 +30,8 @@ public sealed class SessionCookies(
     /// <summary>The session's principal, or null when the request has no valid session.</summary>
     public async ValueTask<ClaimsPrincipal?> PrincipalAsync(HttpContext context)
     {
-        var options = cookies.Get(AuthExtensions.CookieScheme);
-        var cookie = options.CookieManager.GetRequestCookie(context, options.Cookie.Name!);
-        if (string.IsNullOrEmpty(cookie))
+        var (options, cookie) = CookieOf(context);
+        if (cookie is null)
         {
             return null;
         }
@@ -58,12 +57,15 @@ public sealed class SessionCookies(
     /// <summary>The id of the request's session, as its cookie names it; null without a cookie of this gateway's.</summary>
     public string? SessionIdOf(HttpContext context)
     {
+        var (options, cookie) = CookieOf(context);
+        return cookie is null ? null : options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
+    }
+
+    private (CookieAuthenticationOptions Options, string? Cookie) CookieOf(HttpContext context)
+    {
         var options = cookies.Get(AuthExtensions.CookieScheme);
         var cookie = options.CookieManager.GetRequestCookie(context, options.Cookie.Name!);
-        return string.IsNullOrEmpty(cookie)
-            ? null
-            : (options.TicketDataFormat as RememberedCookies)?.SessionIdOf(cookie)
-              ?? options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
+        return (options, string.IsNullOrEmpty(cookie) ? null : cookie);
     }
 
     /// <summary>True when the session's absolute lifetime has run out, or it has no sign-in time of its own.</summary>
