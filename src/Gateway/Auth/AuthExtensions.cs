@@ -67,13 +67,13 @@ public static class AuthExtensions
                 options.ExpireTimeSpan = lifetime.Value.IdleTimeout;
                 options.Events.OnSigningIn = context =>
                 {
-                    context.Properties.Items[SessionCookies.SignedInAtKey] = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.Properties.Items[StoredSession.SignedInAtKey] = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
                     return Task.CompletedTask;
                 };
                 options.Events.OnValidatePrincipal = async context =>
                 {
                     // Sliding renewal moves IssuedUtc, so the sign-in time is kept apart to enforce the absolute lifetime.
-                    if (SessionCookies.IsPastAbsoluteLifetime(context.Properties, lifetime.Value.AbsoluteLifetime, time.GetUtcNow()))
+                    if (StoredSession.IsPastAbsoluteLifetime(StoredSession.SignedInAtOf(context.Properties), lifetime.Value.AbsoluteLifetime, time.GetUtcNow()))
                     {
                         context.RejectPrincipal();
                         await context.HttpContext.SignOutAsync(CookieScheme);

@@ -23,7 +23,7 @@ public sealed class RedisTicketStore(
     TimeProvider time,
     RecordCache cache,
     IOptions<SessionLifetimeOptions> lifetime,
-    ILogger<RedisTicketStore> logger) : ITicketStore
+    ILogger<RedisTicketStore> logger) : ITicketStore, IStoredRecords<StoredSession>
 {
     private static readonly TimeSpan FallbackLifetime = TimeSpan.FromHours(8);
 
@@ -60,11 +60,11 @@ public sealed class RedisTicketStore(
         }
     }
 
-    public async Task<AuthenticationTicket?> RetrieveAsync(string key) => await FindAsync(key);
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key) => (await FindAsync(key))?.Ticket;
 
     /// <summary>The session, from memory once this instance has read it: what a signed-in call asks.</summary>
-    public ValueTask<AuthenticationTicket?> FindAsync(string key)
-        => cache.GetOrReadAsync(CacheKey(key), (Store: this, Key: key), static (state, _) => state.Store.ReadFromRedisAsync(state.Key));
+    public ValueTask<StoredSession?> FindAsync(string key)
+        => cache.GetOrReadAsync(CacheKey(key), key, this);
 
     public async Task RemoveAsync(string key)
     {
@@ -90,22 +90,20 @@ public sealed class RedisTicketStore(
 
     private static string CacheKey(string sessionId) => CacheKeys.Of(sessionId);
 
-    private async Task<AuthenticationTicket?> ReadFromRedisAsync(string key)
-    {
-        var value = await redis.GetDatabase().StringGetAsync(keys.Session(key));
-        if (value.IsNullOrEmpty)
-        {
-            return null;
-        }
+    Task<RedisValue> IStoredRecords<StoredSession>.FetchAsync(string id) => redis.GetDatabase().StringGetAsync(keys.Session(id));
 
+    Task<StoredSession?> IStoredRecords<StoredSession>.DecodeAsync(string id, byte[] stored)
+    {
         try
         {
-            return TicketSerializer.Default.Deserialize(_protector.CreateProtector(key).Unprotect((byte[])value!));
+            return Task.FromResult(TicketSerializer.Default.Deserialize(_protector.CreateProtector(id).Unprotect(stored)) is { } ticket
+                ? new StoredSession(ticket)
+                : null);
         }
         catch (CryptographicException e)
         {
             Log.UnreadableSession(logger, e.GetType().Name);
-            return null;
+            return Task.FromResult<StoredSession?>(null);
         }
     }
 
@@ -115,7 +113,7 @@ public sealed class RedisTicketStore(
         var expiry = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
         if (await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, expiry > TimeSpan.Zero ? expiry : TimeSpan.FromSeconds(1), when))
         {
-            await cache.WrittenAsync(CacheKey(key), ticket);
+            await cache.WrittenAsync(CacheKey(key), new StoredSession(ticket));
         }
         else
         {

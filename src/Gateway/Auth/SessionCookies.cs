@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
@@ -22,13 +20,10 @@ public sealed class SessionCookies(
     /// <summary>The cookie handler keeps the session store's key under this claim of the cookie's own ticket.</summary>
     public const string SessionIdClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
 
-    /// <summary>Where the session's sign-in time is kept apart: sliding renewal moves <c>IssuedUtc</c>.</summary>
-    public const string SignedInAtKey = "webex-gateway.signed-in-at";
-
     private readonly TimeSpan _absoluteLifetime = lifetime.Value.AbsoluteLifetime;
 
-    /// <summary>The session's principal, or null when the request has no valid session.</summary>
-    public async ValueTask<ClaimsPrincipal?> PrincipalAsync(HttpContext context)
+    /// <summary>Whose the request's session is, or null when the request has no valid session.</summary>
+    public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context)
     {
         var (options, cookie) = CookieOf(context);
         if (cookie is null)
@@ -45,13 +40,13 @@ public sealed class SessionCookies(
                 return null;
             }
 
-            if (!NeedsTheHandler(session.Properties, options.SlidingExpiration, time.GetUtcNow()))
+            if (!NeedsTheHandler(session, options.SlidingExpiration, time.GetUtcNow()))
             {
-                return session.Principal;
+                return session.Owner;
             }
         }
 
-        return (await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal;
+        return SessionOwner.Of((await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal);
     }
 
     /// <summary>The id of the request's session, as its cookie names it; null without a cookie of this gateway's.</summary>
@@ -68,30 +63,24 @@ public sealed class SessionCookies(
         return (options, string.IsNullOrEmpty(cookie) ? null : cookie);
     }
 
-    /// <summary>True when the session's absolute lifetime has run out, or it has no sign-in time of its own.</summary>
-    public static bool IsPastAbsoluteLifetime(AuthenticationProperties session, TimeSpan absoluteLifetime, DateTimeOffset now) =>
-        !session.Items.TryGetValue(SignedInAtKey, out var signedInAt)
-        || !long.TryParse(signedInAt, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-        || DateTimeOffset.FromUnixTimeSeconds(seconds) + absoluteLifetime <= now;
-
     /// <summary>
     /// What the cookie handler would act on (CookieAuthenticationHandler, .NET 10): an expired session (it deletes it),
     /// one past half its idle time (sliding renewal: it stores it again and sends a new cookie), and, through the
     /// gateway's validation event, one past its absolute lifetime (it signs it out).
     /// </summary>
-    private bool NeedsTheHandler(AuthenticationProperties session, bool sliding, DateTimeOffset now)
+    private bool NeedsTheHandler(StoredSession session, bool sliding, DateTimeOffset now)
     {
         if (session.ExpiresUtc is { } expires && expires < now)
         {
             return true;
         }
 
-        if (sliding && session.IssuedUtc is { } issued && session.ExpiresUtc is { } expiresUtc && (session.AllowRefresh ?? true)
+        if (sliding && session.IssuedUtc is { } issued && session.ExpiresUtc is { } expiresUtc && session.AllowRefresh
             && expiresUtc - now < now - issued)
         {
             return true;
         }
 
-        return IsPastAbsoluteLifetime(session, _absoluteLifetime, now);
+        return StoredSession.IsPastAbsoluteLifetime(session.SignedInAt, _absoluteLifetime, now);
     }
 }

@@ -12,14 +12,13 @@ public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants)
     /// </summary>
     public async ValueTask<Grant?> GetAsync(HttpContext context)
     {
-        var session = await sessions.PrincipalAsync(context);
-        if (session?.GetPersonId() is not { } personId)
+        if (await sessions.OwnerAsync(context) is not { } owner)
         {
             return null;
         }
 
-        var grant = await grants.GetAsync(personId, context.RequestAborted);
-        return grant is { Generation.Length: > 0 } && string.Equals(grant.Generation, session.GetGrantGeneration(), StringComparison.Ordinal)
+        var grant = await grants.GetAsync(owner.PersonId, context.RequestAborted);
+        return grant is { Generation.Length: > 0 } && string.Equals(grant.Generation, owner.GrantGeneration, StringComparison.Ordinal)
             ? grant
             : null;
     }

@@ -17,7 +17,7 @@ namespace WebexGateway.Grants;
 /// itself. Writes are conditional on what was read, so a refresh or sign-in never brings back a grant a logout deleted
 /// meanwhile. A failed read never deletes anything.
 /// </summary>
-public sealed class GrantStore
+public sealed class GrantStore : IStoredRecords<Grant>
 {
     /// <summary>How long a grant write waits for <c>Redis:WaitForReplicas</c> replicas to confirm it.</summary>
     private const int ReplicaWaitMilliseconds = 500;
@@ -72,8 +72,7 @@ public sealed class GrantStore
 
     /// <summary>The person's grant as this instance knows it: from memory when it has it, else from Redis.</summary>
     public ValueTask<Grant?> GetAsync(string personId, CancellationToken cancellationToken = default)
-        => _cache.GetOrReadAsync(CacheKey(personId), (Store: this, PersonId: personId),
-            static async (state, _) => (await state.Store.ReadFromRedisAsync(state.PersonId)).Grant, cancellationToken);
+        => _cache.GetOrReadAsync(CacheKey(personId), personId, this, cancellationToken);
 
     /// <summary>The person's grant as Redis holds it now (another instance may have refreshed it); this instance keeps it.</summary>
     public async Task<Grant?> ReadAsync(string personId) => (await ReadStoredAsync(personId)).Grant;
@@ -163,17 +162,20 @@ public sealed class GrantStore
 
     private static string CacheKey(string personId) => CacheKeys.Of(personId);
 
+    Task<RedisValue> IStoredRecords<Grant>.FetchAsync(string id) => _redis.GetDatabase().StringGetAsync(_keys.Grant(id));
+
+    async Task<Grant?> IStoredRecords<Grant>.DecodeAsync(string id, byte[] stored) => (await DecodeStoredAsync(id, stored)).Grant;
+
     private async Task<StoredGrant> ReadFromRedisAsync(string personId)
     {
-        var db = _redis.GetDatabase();
-        var value = await db.StringGetAsync(_keys.Grant(personId));
-        if (value.IsNullOrEmpty)
-        {
-            return new StoredGrant(null, value);
-        }
+        var value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
+        return value.IsNullOrEmpty ? new StoredGrant(null, value) : await DecodeStoredAsync(personId, value);
+    }
 
+    private async Task<StoredGrant> DecodeStoredAsync(string personId, RedisValue value)
+    {
         var grant = Decode(personId, value!, out var unbound);
-        if (grant is not null && unbound && await TryWriteAsync(db, value, grant) is { } rebound)
+        if (grant is not null && unbound && await TryWriteAsync(_redis.GetDatabase(), value, grant) is { } rebound)
         {
             // Stored before grants were bound to their person: read once with the old purpose, now rewritten bound.
             Log.GrantRebound(_logger);

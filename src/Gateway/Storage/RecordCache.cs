@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using ZiggyCreatures.Caching.Fusion;
 
 namespace WebexGateway.Storage;
@@ -19,38 +20,44 @@ public sealed class RecordCache(IFusionCache cache)
     });
 
     /// <summary>
-    /// The cached record, or what <paramref name="read"/> finds in Redis (null included) when there is none yet. The
-    /// state is what <paramref name="read"/> needs, so that a call answered from memory allocates no closure.
+    /// The cached record, or what <paramref name="records"/> holds for <paramref name="id"/> (null included) when there is
+    /// none yet.
     /// </summary>
-    public ValueTask<T?> GetOrReadAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, Task<T?>> read,
-        CancellationToken cancellationToken = default)
+    public ValueTask<T?> GetOrReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken = default)
         where T : class
     {
-        // A plain look-up first: FusionCache's GetOrSet allocates its factory's closures even when it answers from memory.
-        // An entry it would not serve as it is (missing, expired, or marked stale by another instance) goes to GetOrSet,
-        // which reads it again under its lock, or serves it in fail-safe while Redis cannot answer.
-        var cached = cache.TryGetAsync<T?>(key, token: cancellationToken);
-        if (!cached.IsCompletedSuccessfully)
+        // A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await,
+        // and FusionCache's GetOrSet allocates its factory's closures even when it answers from memory. An entry it would
+        // not serve as it is (missing, expired, or marked stale by another instance) goes to GetOrSet, which reads it again
+        // under its lock, or serves it in fail-safe while Redis cannot answer.
+        var found = cache.TryGet<T?>(key, token: cancellationToken);
+        return found.HasValue ? ValueTask.FromResult(found.Value) : ReadAsync(key, id, records, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the stored bytes again, and decodes them only when they differ from those of the record this instance has
+    /// (a conditional refresh, the stored bytes' hash its ETag): every entry is read again every <c>Redis:CacheLifetime</c>,
+    /// and most have not changed, so decrypting and deserializing them again would only make new copies of what is cached.
+    /// </summary>
+    private ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
+        where T : class
+        => cache.GetOrSetAsync<T?>(key, async (context, _) =>
         {
-            return AwaitedAsync(cached, key, state, read, cancellationToken);
-        }
+            var stored = await records.FetchAsync(id);
+            if (stored.IsNullOrEmpty)
+            {
+                return null;
+            }
 
-        var found = cached.Result;
-        return found.HasValue ? ValueTask.FromResult(found.Value) : ReadAsync(key, state, read, cancellationToken);
-    }
+            var bytes = (byte[])stored!;
+            var fingerprint = Convert.ToBase64String(SHA256.HashData(bytes));
+            if (context is { HasStaleValue: true, StaleValue.Value: not null } && context.ETag == fingerprint)
+            {
+                return context.NotModified();
+            }
 
-    private async ValueTask<T?> AwaitedAsync<TState, T>(ValueTask<MaybeValue<T?>> cached, string key, TState state,
-        Func<TState, CancellationToken, Task<T?>> read, CancellationToken cancellationToken)
-        where T : class
-    {
-        var found = await cached;
-        return found.HasValue ? found.Value : await ReadAsync(key, state, read, cancellationToken);
-    }
-
-    private ValueTask<T?> ReadAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, Task<T?>> read,
-        CancellationToken cancellationToken)
-        where T : class
-        => cache.GetOrSetAsync<T?>(key, (_, cancel) => read(state, cancel), token: cancellationToken);
+            return context.Modified(await records.DecodeAsync(id, bytes), fingerprint);
+        }, token: cancellationToken);
 
     /// <summary>What this instance just read from Redis itself: kept here, the others are not told.</summary>
     public ValueTask KeepAsync<T>(string key, T? value)

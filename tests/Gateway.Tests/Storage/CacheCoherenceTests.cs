@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using WebexGateway.Grants;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -214,6 +216,88 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         // The same subscription all along: no reconnection, so no restored-subscription flush, explains the 401.
         Assert.Equal(linksBefore, relay.LinksOpened);
         Assert.Contains(relay.SubscribedLinks, l => l.Link == subscription);
+    }
+
+    /// <remarks>
+    /// A refreshes ahead of expiry (<c>Webex:RefreshBeforeExpiry</c> longer than a token lives) while B's subscription loses
+    /// every message: B learns of the new grant only by reading it again when its <c>Redis:CacheLifetime</c> (2 s here) ends,
+    /// and must then decode the changed bytes rather than keep the grant it had. The old token stays good at Webex, so no
+    /// 401 and no refresh of B's own can explain B sending the new one.
+    /// </remarks>
+    [Fact]
+    public async Task A_refresh_whose_message_another_instance_lost_is_what_it_sends_once_its_cache_lifetime_ends()
+    {
+        var shortCache = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" };
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var a = world.AddGateway(new Dictionary<string, string?>(shortCache) { ["Webex:RefreshBeforeExpiry"] = "30.00:00:00" });
+        var b = world.AddGateway(shortCache, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        using var tab = SameCookie(browser, a);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        await SubscriptionUnderPrefixAsync(relay, world.KeyPrefix);
+
+        relay.LoseMessagesOnSubscribedLinks();
+        world.Webex.Reset();
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
+        var newToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
+        Assert.NotEqual(oldToken, newToken);
+        var refreshed = Stopwatch.StartNew();
+        await WaitForAsync(() => relay.LostMessages.Any(m => m.Channel.Contains(world.KeyPrefix, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(5), "the refresh's invalidation message reached B's subscription (and was withheld)");
+
+        var sentByB = new List<string>();
+        while (true)
+        {
+            var before = world.Webex.Requests.Count;
+            Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+            var sent = world.Webex.Requests.Skip(before).Select(r => r.Headers["Authorization"]).Single();
+            sentByB.Add(sent == $"Bearer {newToken}" ? "new" : sent == $"Bearer {oldToken}" ? "old" : "other");
+            if (sentByB[^1] == "new")
+            {
+                break;
+            }
+
+            Assert.True(sentByB[^1] == "old" && refreshed.Elapsed < TimeSpan.FromSeconds(2 + 1.5),
+                $"B after {refreshed.Elapsed.TotalMilliseconds:0} ms still not on the new token: {string.Join(", ", sentByB)}");
+            await Task.Delay(50);
+        }
+
+        // A's refresh alone: B never refreshed.
+        Assert.Equal(1, world.Webex.RefreshCalls);
+    }
+
+    /// <remarks>
+    /// Every <c>Redis:CacheLifetime</c> (1 s here) the instance reads the grant again. The first time, it decodes what it
+    /// reads (what it cached at sign-in was the grant it wrote, not bytes it read); from then on the bytes are those it
+    /// decoded last time, so it keeps the very object it had rather than decrypting and deserializing a copy of it.
+    /// </remarks>
+    [Fact]
+    public async Task A_record_read_again_unchanged_when_its_cache_lifetime_ends_is_not_decoded_again()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01" }, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        var grants = gateway.Services.GetRequiredService<GrantStore>();
+        var grantKey = $"{world.KeyPrefix}grant:{world.Person.Id}";
+
+        var seen = new List<Grant>();
+        for (var lifetime = 0; lifetime < 3; lifetime++)
+        {
+            var windowOpens = relay.Commands.Count;
+            await Task.Delay(TimeSpan.FromSeconds(1.2));
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+            await WaitForAsync(() => relay.Commands.Skip(windowOpens).Any(c => c.Name.Equals("GET", StringComparison.OrdinalIgnoreCase) && c.Arguments.Contains(grantKey)),
+                TimeSpan.FromSeconds(5), "the gateway read the grant again once its cache lifetime had ended");
+            seen.Add((await grants.GetAsync(world.Person.Id))!);
+        }
+
+        Assert.Same(seen[0], seen[1]);
+        Assert.Same(seen[1], seen[2]);
     }
 
     /// <remarks>
