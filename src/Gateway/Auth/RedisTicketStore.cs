@@ -96,9 +96,8 @@ public sealed class RedisTicketStore(
     {
         try
         {
-            return Task.FromResult(TicketSerializer.Default.Deserialize(_protector.CreateProtector(id).Unprotect(stored)) is { } ticket
-                ? new StoredSession(ticket)
-                : null);
+            using var reader = new SharedStringReader(new MemoryStream(_protector.CreateProtector(id).Unprotect(stored)));
+            return Task.FromResult(TicketSerializer.Default.Read(reader) is { } ticket ? new StoredSession(ticket) : null);
         }
         catch (CryptographicException e)
         {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using WebexGateway.Auth;
 using WebexGateway.Grants;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -298,6 +300,38 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
 
         Assert.Same(seen[0], seen[1]);
         Assert.Same(seen[1], seen[2]);
+    }
+
+    /// <remarks>
+    /// B reads the session A wrote from Redis and keeps it decoded: the strings every session repeats (its property keys,
+    /// claim types, scheme names) must be the runtime's one instance of each, not a copy per cached session.
+    /// </remarks>
+    [Fact]
+    public async Task A_session_read_from_Redis_holds_no_copy_of_the_strings_every_session_repeats()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        using var tab = SameCookie(browser, a);
+        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+
+        var request = new DefaultHttpContext();
+        request.Request.Headers.Cookie = $"{SessionCookie}={browser.SessionCookie(a.Address)}";
+        var sessionId = b.Services.GetRequiredService<SessionCookies>().SessionIdOf(request);
+        Assert.NotNull(sessionId);
+        var session = await b.Services.GetRequiredService<RedisTicketStore>().FindAsync(sessionId);
+        Assert.NotNull(session);
+
+        var repeated = session.Ticket.Properties.Items.Keys
+            .Concat(session.Ticket.Principal.Claims.Select(c => c.Type))
+            .Concat(session.Ticket.Principal.Identities.Select(i => i.AuthenticationType!))
+            .Append(session.Ticket.AuthenticationScheme)
+            .ToList();
+        Assert.Contains(StoredSession.SignedInAtKey, repeated);
+        Assert.Contains(WebexClaims.PersonId, repeated);
+        Assert.All(repeated, text => Assert.Same(string.IsInterned(text), text));
     }
 
     /// <remarks>
