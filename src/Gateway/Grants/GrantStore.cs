@@ -168,7 +168,7 @@ public sealed class GrantStore : IStoredRecords<Grant>
 
     private async Task<StoredGrant> ReadFromRedisAsync(string personId)
     {
-        var value = await _redis.GetDatabase().StringGetAsync(_keys.Grant(personId));
+        var value = await ((IStoredRecords<Grant>)this).FetchAsync(personId);
         return value.IsNullOrEmpty ? new StoredGrant(null, value) : await DecodeStoredAsync(personId, value);
     }
 

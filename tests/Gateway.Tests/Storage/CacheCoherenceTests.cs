@@ -24,7 +24,7 @@ namespace WebexGateway.Tests.Storage;
 [Collection(GatewayCollection.Name)]
 public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper output)
 {
-    private const string SessionCookie = "webex-gateway.session";
+    private const string SessionCookie = AuthExtensions.SessionCookieName;
 
     /// <summary>Far longer than any test: only an invalidation can make an instance drop what it cached.</summary>
     private static readonly Dictionary<string, string?> LongCache = new() { ["Redis:CacheLifetime"] = "00:10:00" };
