@@ -59,7 +59,12 @@ public static class StorageExtensions
                 options.WaitForInitialBackplaneSubscribe = false;
                 options.DefaultEntryOptions = new FusionCacheEntryOptions
                 {
-                    Duration = redis.CacheLifetime,
+                    // Entries read together (at start-up, after a reconnection) would otherwise all be read again
+                    // together, one lifetime later and every lifetime after: a burst of reads that the calls waiting on
+                    // them feel. Each lifetime is drawn between three quarters of Redis:CacheLifetime and all of it, so
+                    // the bound on staleness stays Redis:CacheLifetime.
+                    Duration = redis.CacheLifetime * 0.75,
+                    JitterMaxDuration = redis.CacheLifetime * 0.25,
                     IsFailSafeEnabled = redis.MemoryFallback > TimeSpan.Zero,
                     FailSafeMaxDuration = redis.MemoryFallback > TimeSpan.Zero ? redis.MemoryFallback : redis.CacheLifetime,
                     FailSafeThrottleDuration = TimeSpan.FromSeconds(10),

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using WebexGateway.Auth;
 using WebexGateway.Grants;
+using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -300,6 +301,71 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
 
         Assert.Same(seen[0], seen[1]);
         Assert.Same(seen[1], seen[2]);
+    }
+
+    /// <remarks>
+    /// Forty records read in the same moment, as at start-up, read in a loop until each has been read again from the store:
+    /// none later than <c>Redis:CacheLifetime</c> (2 s here), none sooner than three quarters of it, and not all in the same
+    /// instant, which is what would happen, lifetime after lifetime, without the jitter.
+    /// </remarks>
+    [Fact]
+    public async Task Records_read_together_are_read_again_at_different_times_within_the_cache_lifetime()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" });
+        var cache = gateway.Services.GetRequiredService<RecordCache>();
+        var records = new ClockedRecords();
+        var ids = Enumerable.Range(0, 40).Select(i => $"jitter-{i}").ToList();
+
+        foreach (var id in ids)
+        {
+            await cache.GetOrReadAsync($"{world.KeyPrefix}test:{id}", id, records);
+        }
+
+        var clock = Stopwatch.StartNew();
+        while (ids.Any(id => records.Fetches(id).Count < 2) && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            foreach (var id in ids)
+            {
+                await cache.GetOrReadAsync($"{world.KeyPrefix}test:{id}", id, records);
+            }
+
+            await Task.Delay(20);
+        }
+
+        var ages = ids.Select(id => records.Fetches(id) is [var first, var second, ..] ? second - first : TimeSpan.MaxValue).ToList();
+        output.WriteLine($"read again after {string.Join(", ", ages.Order().Select(a => $"{a.TotalMilliseconds:F0} ms"))}");
+        Assert.All(ages, age => Assert.InRange(age, TimeSpan.FromSeconds(1.45), TimeSpan.FromSeconds(2.5)));
+        Assert.True(ages.Max() - ages.Min() > TimeSpan.FromSeconds(0.2), "the records were all read again in the same instant");
+    }
+
+    /// <summary>Records whose stored bytes never change, with the time of every fetch.</summary>
+    private sealed class ClockedRecords : IStoredRecords<object>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, List<TimeSpan>> _fetches = new();
+
+        public List<TimeSpan> Fetches(string id)
+        {
+            var fetches = _fetches.GetOrAdd(id, _ => []);
+            lock (fetches)
+            {
+                return [.. fetches];
+            }
+        }
+
+        public Task<StackExchange.Redis.RedisValue> FetchAsync(string id)
+        {
+            var fetches = _fetches.GetOrAdd(id, _ => []);
+            lock (fetches)
+            {
+                fetches.Add(_clock.Elapsed);
+            }
+
+            return Task.FromResult((StackExchange.Redis.RedisValue)System.Text.Encoding.UTF8.GetBytes(id));
+        }
+
+        public Task<object?> DecodeAsync(string id, byte[] stored) => Task.FromResult<object?>(id);
     }
 
     /// <remarks>
