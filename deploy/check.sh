@@ -67,6 +67,12 @@ if grep -q '^FROM mcr.microsoft.com/dotnet/sdk:' Dockerfile && grep -q '^FROM mc
 else
   fail "Dockerfile: expected sdk build stage, aspnet runtime stage, USER app, UseAppHost=false and gateway.json"
 fi
+# The gen-0 budget the benchmark measured the gateway with (bench/ reads it from here), in hex bytes as the runtime wants.
+if grep -qE '^ENV DOTNET_GCgen0size=0x[0-9a-fA-F]{6,}$' Dockerfile; then
+  ok "Dockerfile: the gateway's gen-0 budget (DOTNET_GCgen0size), on its own ENV line"
+else
+  fail "Dockerfile: expected 'ENV DOTNET_GCgen0size=0x<hex bytes>' on a line of its own (README, Performance)"
+fi
 
 # 3. YAML syntax, the collector's pipelines, the Prometheus rule structure, the compose wiring, the dashboard JSON and
 #    every PromQL expression's metric names (dashboard and rules) against the gateway's telemetry contract.

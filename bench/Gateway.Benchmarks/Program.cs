@@ -6,7 +6,7 @@ using WebexGateway.Benchmarks;
 // The gateway beside raw YARP and the upstream alone, in one run on one machine, everything on 127.0.0.1:
 //   1. upstream alone: wrk → nginx (a fixed Webex person at /v1/people/me);
 //   2. raw YARP:       wrk → bench/RawYarp (YARP defaults, a static Bearer) → nginx;
-//   3. raw YARP again, started on the gateway's runtimeconfig.json (its GC and thread-pool settings): like for like;
+//   3. raw YARP again, started on the gateway's runtimeconfig.json and its image's DOTNET_ variables: like for like;
 //   4. gateway:        wrk → gateway (session cookie, X-CSRF: 1; the user's Bearer from its grant) → nginx,
 // for each store (embedded Garnet, redis-server) and each scenario (one user; many users round-robin; many sessions),
 // each warmed up until stable, interleaved over rounds, with CPU per request and peak RSS from /proc.
@@ -53,6 +53,7 @@ using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, All
 {
     Timeout = TimeSpan.FromSeconds(30),
 };
+var imageEnvironment = ImageEnvironment.Read();
 var wrk = new Wrk(settings.Threads, settings.Connections, Path.Combine(AppContext.BaseDirectory, "cookies.lua"));
 
 var emulatorOptions = new WebexEmulatorOptions { RoomCount = 0 };
@@ -71,7 +72,7 @@ try
     var nginx = await NginxUpstream.StartAsync(Path.Combine(temp, "nginx"), http);
     var measurer = new Measurer(settings, wrk, () => nginx.Pids, () => [.. nginx.Pids, .. ChildProcess.RunningPids()]);
 
-    Console.WriteLine(Header(settings, wrk));
+    Console.WriteLine(Header(settings, wrk, imageEnvironment));
     foreach (var store in settings.Stores)
     {
         foreach (var scenario in settings.Scenarios)
@@ -139,8 +140,9 @@ try
             Path.Combine(directory, "raw-yarp.log"),
             Path.GetDirectoryName(settings.RawYarpDll),
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
-        // The same raw YARP on the gateway's runtimeconfig.json: what raw YARP costs with the gateway's GC and thread-pool
-        // settings, so that what the settings save is not counted as the gateway's code being cheaper.
+        // The same raw YARP on the gateway's runtimeconfig.json and its image's DOTNET_ variables: what raw YARP costs with
+        // the gateway's GC and thread-pool settings, so that what the settings save is not counted as the gateway's code
+        // being cheaper.
         var rawYarpTunedUrl = $"http://127.0.0.1:{Ports.Free()}";
         var rawYarpTuned = ChildProcess.Start("raw-yarp-gateway-runtime", "dotnet",
             [
@@ -150,7 +152,7 @@ try
             ],
             Path.Combine(directory, "raw-yarp-gateway-runtime.log"),
             Path.GetDirectoryName(settings.RawYarpDll),
-            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+            new Dictionary<string, string>(imageEnvironment) { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
         await gateway.WaitForHttpAsync(http, new Uri($"{gatewayUrl}/readyz"), TimeSpan.FromSeconds(60));
         await rawYarp.WaitForHttpAsync(http, new Uri($"{rawYarpUrl}/webex/v1/people/me"), TimeSpan.FromSeconds(60));
         await rawYarpTuned.WaitForHttpAsync(http, new Uri($"{rawYarpTunedUrl}/webex/v1/people/me"), TimeSpan.FromSeconds(60));
@@ -226,7 +228,7 @@ try
         }
 
         return ChildProcess.Start(name, "dotnet", arguments, Path.Combine(directory, $"{name}.log"), Path.GetDirectoryName(settings.GatewayDll),
-            new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Webex__ClientSecret"] = ClientSecret });
+            new Dictionary<string, string>(imageEnvironment) { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Webex__ClientSecret"] = ClientSecret });
     }
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -299,8 +301,9 @@ async Task VerifyAsync(string upstreamUrl, string gatewayUrl, string rawYarpUrl,
 
 static void Log(string message) => Console.Error.WriteLine($"[bench] {DateTime.Now:HH:mm:ss} {message}");
 
-static string Header(Settings settings, Wrk wrk)
+static string Header(Settings settings, Wrk wrk, IReadOnlyDictionary<string, string> imageEnvironment)
 {
+    var runtimeVariables = imageEnvironment.Count == 0 ? "none" : string.Join(", ", imageEnvironment.Select(v => $"`{v.Key}={v.Value}`"));
     var seconds = settings.Seconds;
     var proxied = wrk.CommandLine(new WrkLoad("http://127.0.0.1:<port>/webex/v1/people/me", ["X-CSRF: 1"], "x"), seconds, "bench/Gateway.Benchmarks/cookies.lua", "<cookies.txt>");
     var upstream = wrk.CommandLine(new WrkLoad("http://127.0.0.1:<port>/v1/people/me", [$"Authorization: Bearer {UpstreamToken}"], null), seconds, "bench/Gateway.Benchmarks/cookies.lua", null);
@@ -310,7 +313,7 @@ static string Header(Settings settings, Wrk wrk)
 
         - Run: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} × {ProcFs.CpuModel()}, {long.Parse(memory, CultureInfo.InvariantCulture) / 1024.0 / 1024.0:F1} GiB, Linux {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}; load average at the start: {ProcFs.LoadAverage()}
         - Software: .NET {Environment.Version}; YARP {Tools.AssemblyVersion(settings.RawYarpDll, "Yarp.ReverseProxy.dll")} (raw YARP) and {Tools.AssemblyVersion(settings.GatewayDll, "Yarp.ReverseProxy.dll")} (gateway); {Tools.Version("nginx", "-v").Replace("nginx version: ", "", StringComparison.Ordinal)} (1 worker); {Tools.Version("redis-server", "--version").Split(" sha=")[0]}; {Tools.Version("wrk", "-v").Split(" [")[0]}
-        - Gateway: `src/` {Environment.GetEnvironmentVariable("BENCH_SOURCE") ?? "of an unknown commit"}, published in Release, Production settings
+        - Gateway: `src/` {Environment.GetEnvironmentVariable("BENCH_SOURCE") ?? "of an unknown commit"}, published in Release, Production settings, with the runtime variables its image (Dockerfile) sets: {runtimeVariables}; raw YARP on the gateway's runtime settings gets them too, raw YARP itself does not
         - Command: `{settings.Describe()} {settings.Command}`
         - Measured run, raw YARP and gateway: `{proxied}`; upstream alone: `{upstream}`
         - Each target is warmed up with {settings.WarmupSeconds} s runs until two in a row are within {settings.WarmupTolerance * 100:F0}% in req/s and the last is not that much above the one three runs before (at most {settings.WarmupMaxRuns}) and every cookie has been sent, after at least {settings.WarmupFirstSeconds} s for raw YARP and the gateway in round 1 (tiered compilation), then measured for {seconds} s. Rounds run upstream → raw YARP → raw YARP on the gateway's runtime settings → gateway, {(settings.Rounds == 1 ? "once" : $"{settings.Rounds} times")}; tables give medians.
