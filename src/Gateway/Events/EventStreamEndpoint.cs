@@ -5,8 +5,10 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using WebexGateway.Apps;
 using WebexGateway.Auth;
+using WebexGateway.Configuration;
 using WebexGateway.Grants;
 using WebexGateway.Refusals;
 using WebexGateway.Storage;
@@ -30,6 +32,7 @@ public sealed class EventStreamEndpoint(
     StreamSlots slots,
     PersonEvents events,
     GatewayMetrics metrics,
+    IOptions<SessionLifetimeOptions> sessionLifetime,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<EventStreamEndpoint> logger)
@@ -253,13 +256,19 @@ public sealed class EventStreamEndpoint(
         }
     }
 
-    /// <summary>True while the stream's own session and the grant it was opened with last; null when the store cannot tell.</summary>
+    /// <summary>
+    /// True while the stream's own session and the grant it was opened with last; null when the store cannot tell. A
+    /// session a call renewed just before its absolute lifetime is still unexpired after it: the stream ends anyway, as
+    /// the next call would.
+    /// </summary>
     private async Task<bool?> SessionLivesAsync(StreamSession session)
     {
         try
         {
             var ticket = await sessions.RetrieveAsync(session.SessionId);
-            if (ticket is null || ticket.Properties.ExpiresUtc is { } expires && expires <= time.GetUtcNow())
+            var now = time.GetUtcNow();
+            if (ticket is null || ticket.Properties.ExpiresUtc is { } expires && expires <= now
+                || StoredSession.IsPastAbsoluteLifetime(StoredSession.SignedInAtOf(ticket.Properties), sessionLifetime.Value.AbsoluteLifetime, now))
             {
                 return false;
             }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
 using WebexGateway.Events;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -349,6 +350,41 @@ public sealed class EventStreamTests(RedisFixture redis, ITestOutputHelper outpu
         }
 
         time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal("session_ended", (await stream.NextEventAsync()).Event);
+        await stream.Closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    /// <remarks>
+    /// A call renews the session (sliding) 1:45 after sign-in, so the session itself expires at 3:45; the stream, the only
+    /// activity from then on, ends at the first keep-alive once the absolute lifetime (3:00) has run out.
+    /// </remarks>
+    [Fact]
+    public async Task A_stream_ends_at_its_sessions_absolute_lifetime_though_a_renewal_left_the_session_unexpired()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (gateway, browser) = await world.SignedInAsync(
+            new Dictionary<string, string?> { ["Session:IdleTimeout"] = "00:02:00", ["Session:AbsoluteLifetime"] = "00:03:00" }, time);
+        await using var stream = await EventStreamClient.OpenAsync(browser, gateway);
+        await stream.NextAsync();
+
+        for (var beat = 1; beat <= 7; beat++)
+        {
+            time.Advance(EventStreamEndpoint.KeepAliveInterval);
+            Assert.True((await stream.NextAsync()).IsComment, stream.Text);
+        }
+
+        var renewed = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
+        Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
+        Assert.Contains(renewed.Headers.GetValues("Set-Cookie"), c => c.StartsWith($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
+
+        for (var beat = 8; beat <= 11; beat++)
+        {
+            time.Advance(EventStreamEndpoint.KeepAliveInterval);
+            Assert.True((await stream.NextAsync()).IsComment, stream.Text);
+        }
+
+        time.Advance(EventStreamEndpoint.KeepAliveInterval);
         Assert.Equal("session_ended", (await stream.NextEventAsync()).Event);
         await stream.Closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
     }
