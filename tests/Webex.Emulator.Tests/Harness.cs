@@ -3,12 +3,13 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Webex.Emulator.Tests;
 
 /// <summary>A running emulator with one registered client and an HttpClient that does not follow redirects.</summary>
-internal sealed class Harness : IAsyncDisposable
+internal sealed partial class Harness : IAsyncDisposable
 {
     public const string ClientId = "C3f0a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
     public const string ClientSecret = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d";
@@ -146,6 +147,22 @@ internal sealed class Harness : IAsyncDisposable
 
         return Http.SendAsync(request);
     }
+
+    /// <summary>The URL of a list response's next page (its <c>Link</c> header, <c>rel="next"</c>); null on the last page.</summary>
+    public static string? NextLink(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Link", out var values))
+        {
+            return null;
+        }
+
+        var match = LinkPattern().Match(string.Join(",", values));
+        Assert.True(match.Success, string.Join(",", values));
+        return match.Groups["url"].Value;
+    }
+
+    [GeneratedRegex("""^<(?<url>[^>]+)>; rel="next"$""")]
+    private static partial Regex LinkPattern();
 
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
     {

@@ -148,4 +148,48 @@ public sealed class MembershipsTests
 
         await Harness.AssertWebexErrorAsync(response, HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task Pagination_FollowingLinkToTheEnd_SeesEveryMembershipOnce_WithTheFirstPagesFilter()
+    {
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(11));
+        var ada = await h.SignInForAccessTokenAsync();
+        var roomId = h.State.RoomIds[0];
+        foreach (var person in h.State.People.Skip(1))
+        {
+            using var added = await h.ApiAsync(HttpMethod.Post, "/v1/memberships", ada, JsonContent.Create(new { roomId, personId = person.Id }));
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        }
+
+        var room = "/v1/memberships?roomId=" + Uri.EscapeDataString(roomId);
+        using var whole = await h.ApiAsync(HttpMethod.Get, room + "&max=1000", ada);
+        Assert.Null(Harness.NextLink(whole));
+        var all = (await Harness.JsonAsync(whole)).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()!).ToList();
+        Assert.True(all.Count > 10, $"{all.Count} members");
+
+        var seen = new List<string>();
+        var pages = new List<int>();
+        var url = h.Url(room + "&max=4").ToString();
+        for (var guard = 0; url is not null && guard < 10; guard++)
+        {
+            using var response = await h.ApiAsync(HttpMethod.Get, new Uri(url).PathAndQuery, ada);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var items = (await Harness.JsonAsync(response)).GetProperty("items").EnumerateArray().ToList();
+            Assert.All(items, i => Assert.Equal(roomId, i.GetProperty("roomId").GetString()));
+            pages.Add(items.Count);
+            seen.AddRange(items.Select(i => i.GetProperty("id").GetString()!));
+            url = Harness.NextLink(response);
+            if (url is not null)
+            {
+                Assert.StartsWith($"{h.Emulator.BaseUrl.GetLeftPart(UriPartial.Authority)}/v1/memberships?max=4&cursor=", url);
+            }
+        }
+
+        Assert.Equal(all, seen);
+        Assert.All(pages.SkipLast(1), count => Assert.Equal(4, count));
+        Assert.InRange(pages[^1], 1, 4);
+
+        using var invalid = await h.ApiAsync(HttpMethod.Get, "/v1/memberships?cursor=not-a-cursor", ada);
+        await Harness.AssertWebexErrorAsync(invalid, HttpStatusCode.BadRequest);
+    }
 }

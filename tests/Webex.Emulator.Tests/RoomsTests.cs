@@ -25,7 +25,7 @@ public sealed partial class RoomsTests
             var items = (await Harness.JsonAsync(response)).GetProperty("items").EnumerateArray().ToList();
             pages.Add(items.Count);
             seen.AddRange(items.Select(i => i.GetProperty("id").GetString()!));
-            url = NextLink(response);
+            url = Harness.NextLink(response);
             if (url is not null)
             {
                 Assert.StartsWith($"{h.Emulator.BaseUrl.GetLeftPart(UriPartial.Authority)}/v1/rooms?max=7&cursor=", url);
@@ -47,9 +47,9 @@ public sealed partial class RoomsTests
         using var all = await h.ApiAsync(HttpMethod.Get, "/v1/rooms?max=1000", access);
 
         Assert.Equal(100, (await Harness.JsonAsync(first)).GetProperty("items").GetArrayLength());
-        Assert.NotNull(NextLink(first));
+        Assert.NotNull(Harness.NextLink(first));
         Assert.Equal(120, (await Harness.JsonAsync(all)).GetProperty("items").GetArrayLength());
-        Assert.Null(NextLink(all));
+        Assert.Null(Harness.NextLink(all));
     }
 
     [Fact]
@@ -135,21 +135,6 @@ public sealed partial class RoomsTests
         Assert.Equal(12, a.State.RoomIds.Distinct().Count());
         Assert.Equal(a.State.RoomIds, b.State.RoomIds);
     }
-
-    private static string? NextLink(HttpResponseMessage response)
-    {
-        if (!response.Headers.TryGetValues("Link", out var values))
-        {
-            return null;
-        }
-
-        var match = LinkPattern().Match(string.Join(",", values));
-        Assert.True(match.Success, string.Join(",", values));
-        return match.Groups["url"].Value;
-    }
-
-    [GeneratedRegex("""^<(?<url>[^>]+)>; rel="next"$""")]
-    private static partial Regex LinkPattern();
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")]
     private static partial Regex WebexDate();

@@ -29,10 +29,24 @@ internal static class MembershipsEndpoints
 
         if (!QueryParameters.TryGetOptional(query, "roomId", out var roomId)
             || !QueryParameters.TryGetOptional(query, "personId", out var personId)
-            || !QueryParameters.TryGetOptional(query, "personEmail", out var personEmail))
+            || !QueryParameters.TryGetOptional(query, "personEmail", out var personEmail)
+            || !QueryParameters.TryGetOptional(query, "cursor", out var rawCursor))
         {
-            await WebexErrors.BadRequestAsync(r.Http, "roomId, personId and personEmail must not be repeated.");
+            await WebexErrors.BadRequestAsync(r.Http, "roomId, personId, personEmail and cursor must not be repeated.");
             return;
+        }
+
+        MembershipCursor? cursor = null;
+        if (rawCursor is not null)
+        {
+            if ((cursor = MembershipCursor.TryDecode(rawCursor)) is null)
+            {
+                await WebexErrors.BadRequestAsync(r.Http, "The cursor is invalid.");
+                return;
+            }
+
+            // A cursor carries the filters of the first page, like Webex's.
+            (roomId, personId, personEmail) = (cursor.RoomId, cursor.PersonId, cursor.PersonEmail);
         }
 
         if (string.IsNullOrEmpty(roomId) && (!string.IsNullOrEmpty(personId) || !string.IsNullOrEmpty(personEmail)))
@@ -59,7 +73,20 @@ internal static class MembershipsEndpoints
                 .ToArray();
         }
 
-        await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, new ItemsResponse<WebexMembership>(memberships.Take(max).ToArray()));
+        // Oldest first, as the lists are kept: a page starts after the cursor's membership, wherever that one is now.
+        var page = memberships
+            .Where(m => cursor is null || m.Created > cursor.Created || (m.Created == cursor.Created && string.CompareOrdinal(m.Id, cursor.Id) > 0))
+            .Take(max + 1)
+            .ToList();
+        if (page.Count > max)
+        {
+            var last = page[max - 1];
+            var next = new MembershipCursor(roomId, personId, personEmail, last.Created, last.Id).Encode();
+            r.Http.Response.Headers.Link = $"<{r.BaseUrl}/v1/memberships?max={max}&cursor={Uri.EscapeDataString(next)}>; rel=\"next\"";
+            page.RemoveAt(max);
+        }
+
+        await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, new ItemsResponse<WebexMembership>(page));
     }
 
     private static Task GetAsync(RequestContext r) =>
@@ -133,4 +160,12 @@ internal static class MembershipsEndpoints
             "memberships", @event, r.Me.Id, membership.RoomId, membership.RoomType, membership.PersonId, membership.PersonEmail, membership, recipients));
 
     private static Task NotFoundAsync(RequestContext r) => WebexErrors.NotFoundAsync(r.Http, "Could not find a membership with provided ID.");
+
+    private sealed record MembershipCursor(string? RoomId, string? PersonId, string? PersonEmail, DateTimeOffset Created, string Id)
+    {
+        public string Encode() => PageCursor.Encode(this);
+
+        public static MembershipCursor? TryDecode(string value) =>
+            PageCursor.TryDecode<MembershipCursor>(value) is { Id: not null } cursor ? cursor : null;
+    }
 }

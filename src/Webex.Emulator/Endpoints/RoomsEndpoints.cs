@@ -106,21 +106,11 @@ internal static class RoomsEndpoints
     /// <summary>Keyset position: the last room returned and the filters in force; opaque (base64url JSON) to clients.</summary>
     private sealed record RoomCursor(string SortBy, string? Type, string? TeamId, long Key, string Id)
     {
-        public string Encode() => Secrets.Base64Url(JsonSerializer.SerializeToUtf8Bytes(this, WebexJson.Options));
+        public string Encode() => PageCursor.Encode(this);
 
-        public static RoomCursor? TryDecode(string value)
-        {
-            try
-            {
-                var base64 = value.Replace('-', '+').Replace('_', '/');
-                base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-                var cursor = JsonSerializer.Deserialize<RoomCursor>(Convert.FromBase64String(base64), WebexJson.Options);
-                return cursor is { SortBy: "id" or "lastactivity" or "created", Type: null or "direct" or "group", Id: not null } ? cursor : null;
-            }
-            catch (Exception ex) when (ex is FormatException or JsonException or DecoderFallbackException)
-            {
-                return null;
-            }
-        }
+        public static RoomCursor? TryDecode(string value) =>
+            PageCursor.TryDecode<RoomCursor>(value) is { SortBy: "id" or "lastactivity" or "created", Type: null or "direct" or "group", Id: not null } cursor
+                ? cursor
+                : null;
     }
 }
