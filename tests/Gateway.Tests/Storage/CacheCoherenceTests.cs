@@ -83,10 +83,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task A_logout_on_one_instance_is_401_on_another_that_cached_the_session_within_one_second()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var a = world.AddGateway(LongCache);
-        var b = world.AddGateway(LongCache);
-        var browser = world.NewBrowser();
-        await browser.SignInAsync(a.Address);
+        var (a, b, browser) = await SignedInOnAOfTwoAsync(world);
         // The same cookie, kept where A's logout cannot delete it: the other tab, or whoever copied it.
         using var tab = SameCookie(browser, a);
         Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(a), csrf: true)).StatusCode);
@@ -102,10 +99,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task After_one_instance_refreshes_another_sends_the_new_token_at_once_and_refreshes_nothing()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var a = world.AddGateway(LongCache);
-        var b = world.AddGateway(LongCache);
-        var browser = world.NewBrowser();
-        await browser.SignInAsync(a.Address);
+        var (a, b, browser) = await SignedInOnAOfTwoAsync(world);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
         var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
@@ -169,10 +163,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var a = world.AddGateway(LongCache);
-        var b = world.AddGateway(LongCache, redis: relay.ConnectionString);
-        var browser = world.NewBrowser();
-        await browser.SignInAsync(a.Address);
+        var (a, b, browser) = await SignedInOnAOfTwoAsync(world, bRedis: relay.ConnectionString);
         using var tab = SameCookie(browser, a);
         Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
         var subscription = await SubscriptionUnderPrefixAsync(relay, world.KeyPrefix);
@@ -376,10 +367,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task A_session_read_from_Redis_holds_no_copy_of_the_strings_every_session_repeats()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var a = world.AddGateway(LongCache);
-        var b = world.AddGateway(LongCache);
-        var browser = world.NewBrowser();
-        await browser.SignInAsync(a.Address);
+        var (a, b, browser) = await SignedInOnAOfTwoAsync(world);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
 
         var request = new DefaultHttpContext();
@@ -408,10 +396,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task A_cached_token_Webex_rejects_is_refreshed_and_replayed_and_every_instance_then_sends_the_new_one()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var a = world.AddGateway(LongCache);
-        var b = world.AddGateway(LongCache);
-        var browser = world.NewBrowser();
-        await browser.SignInAsync(a.Address);
+        var (a, b, browser) = await SignedInOnAOfTwoAsync(world);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
         var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
@@ -481,6 +466,19 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     /// <summary>The multiplexer's own commands, including its tie-break read on (re)connect, which happens to be a GET.</summary>
     private static bool IsConnectionHousekeeping(RedisRelay.RelayedCommand command) =>
         ConnectionHousekeeping.Contains(command.Name) || command.Arguments.Any(a => a.StartsWith("__Booksleeve", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Two gateways that cache for longer than any test (so only an invalidation can change what they hold), and a
+    /// browser signed in on the first; <paramref name="bRedis"/> puts a relay in front of the second's Redis.
+    /// </summary>
+    private static async Task<(GatewayHost A, GatewayHost B, Browser Browser)> SignedInOnAOfTwoAsync(TestWorld world, string? bRedis = null)
+    {
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache, redis: bRedis);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(a.Address);
+        return (a, b, browser);
+    }
 
     private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
 
