@@ -86,7 +86,7 @@ public sealed class RedisTicketStore(
         return ids.Count;
     }
 
-    private static readonly CacheKeys CacheKeys = new("session:");
+    private static readonly DerivedStrings CacheKeys = new(id => "session:" + id);
 
     private static string CacheKey(string sessionId) => CacheKeys.Of(sessionId);
 

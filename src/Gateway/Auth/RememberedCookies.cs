@@ -50,7 +50,8 @@ public sealed class RememberedCookies(ISecureDataFormat<AuthenticationTicket> in
     }
 
     /// <summary>The session a cookie names, if this instance has decrypted that cookie before.</summary>
-    public string? SessionIdOf(string protectedText) => _sessionIds.GetValueOrDefault(protectedText);
+    public string? SessionIdOf(ReadOnlySpan<char> protectedText)
+        => _sessionIds.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(protectedText, out var sessionId) ? sessionId : null;
 
     /// <summary>The cookie's ticket as the cookie handler makes it when it signs in with a session store.</summary>
     private AuthenticationTicket TicketNaming(string sessionId) =>

@@ -25,13 +25,8 @@ public sealed class SessionCookies(
     /// <summary>Whose the request's session is, or null when the request has no valid session.</summary>
     public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context)
     {
-        var (options, cookie) = CookieOf(context);
-        if (cookie is null)
-        {
-            return null;
-        }
-
-        if (options.TicketDataFormat is RememberedCookies remembered && remembered.SessionIdOf(cookie) is { } sessionId)
+        var options = cookies.Get(AuthExtensions.CookieScheme);
+        if (RememberedSessionIdOf(context, options) is { } sessionId)
         {
             var session = await sessions.FindAsync(sessionId);
             if (session is null)
@@ -45,6 +40,10 @@ public sealed class SessionCookies(
                 return session.Owner;
             }
         }
+        else if (CookieOf(context).Cookie is null)
+        {
+            return null;
+        }
 
         return SessionOwner.Of((await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal);
     }
@@ -55,6 +54,13 @@ public sealed class SessionCookies(
         var (options, cookie) = CookieOf(context);
         return cookie is null ? null : options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
     }
+
+    /// <summary>The session a request's cookie names, when this instance has decrypted that cookie before.</summary>
+    private static string? RememberedSessionIdOf(HttpContext context, CookieAuthenticationOptions options)
+        => options.TicketDataFormat is RememberedCookies remembered
+           && SessionCookieHeader.TryRead(context.Request.Headers.Cookie, options.Cookie.Name!, out var cookie)
+            ? remembered.SessionIdOf(cookie)
+            : null;
 
     private (CookieAuthenticationOptions Options, string? Cookie) CookieOf(HttpContext context)
     {

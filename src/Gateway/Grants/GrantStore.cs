@@ -158,7 +158,7 @@ public sealed class GrantStore : IStoredRecords<Grant>
     public async Task<bool> ForgetIfGoneAsync(string personId)
         => (long)await _redis.GetDatabase().ScriptEvaluateAsync(ForgetScript, [_keys.Grant(personId), _keys.GrantsByRefreshExpiry], [personId]) == 1;
 
-    private static readonly CacheKeys CacheKeys = new("grant:");
+    private static readonly DerivedStrings CacheKeys = new(id => "grant:" + id);
 
     private static string CacheKey(string personId) => CacheKeys.Of(personId);
 

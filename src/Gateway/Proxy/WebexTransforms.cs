@@ -1,11 +1,11 @@
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using WebexGateway.Configuration;
 using WebexGateway.Outbound;
+using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -30,7 +30,8 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", HeaderNames.UpgradeInsecureRequests, HeaderNames.TE, HeaderNames.AltSvc,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    private static readonly ConditionalWeakTable<string, string> Authorizations = [];
+    // Tokens change only when refreshed, every two weeks or so: few are ever made, so the memory rarely starts over.
+    private static readonly DerivedStrings Authorizations = new(static token => "Bearer " + token, capacity: 50_000);
 
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
@@ -120,9 +121,9 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
 
     /// <summary>
     /// <c>Bearer &lt;token&gt;</c>, made once per token: a token is the same string on every call while its grant is
-    /// cached (or its bot configured), and the header is kept no longer than that string.
+    /// cached (or its bot configured).
     /// </summary>
-    private static string AuthorizationOf(string accessToken) => Authorizations.GetValue(accessToken, static token => "Bearer " + token);
+    private static string AuthorizationOf(string accessToken) => Authorizations.Of(accessToken);
 
     /// <summary>
     /// The headers of the browser's request that Webex never sees: its credentials (the gateway's cookies, any

@@ -82,6 +82,42 @@ public sealed class HostileInputTests(RedisFixture redis, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
     }
 
+    [Fact]
+    public async Task A_valid_session_cookie_is_read_among_other_cookies_and_sent_twice_with_a_forgery_is_never_a_500()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync();
+        var valid = browser.SessionCookie(gateway.Address)!;
+        using var http = CookielessClient();
+        var api = new Uri(gateway.Address, "/webex/v1/people/me");
+
+        // The proxy reads a plain session cookie in place (SessionCookieHeader); these are what browsers send beside it.
+        foreach (var cookie in new[]
+        {
+            $"theme=dark; {SessionCookie}={valid}; lang=en",
+            $"theme=dark;{SessionCookie}={valid}",
+            $"{SessionCookie}C1=stale-chunk; {SessionCookie}={valid}",
+        })
+        {
+            var call = await SendAsync(http, HttpMethod.Get, api, cookie, csrf: true);
+            Assert.True(call.Status == HttpStatusCode.OK, $"{cookie[..40]}…: answered {(int)call.Status} {call.Body}");
+        }
+
+        // Twice, or in another letter case: ASP.NET Core's parser decides. Whatever it picks, the answer is a clear one.
+        foreach (var cookie in new[]
+        {
+            $"{SessionCookie}={valid}; {SessionCookie}=not-a-session",
+            $"{SessionCookie}=not-a-session; {SessionCookie}={valid}",
+            $"{SessionCookie}={valid}; {SessionCookie.ToUpperInvariant()}=not-a-session",
+            $"{SessionCookie.ToUpperInvariant()}={valid}",
+        })
+        {
+            var call = await SendAsync(http, HttpMethod.Get, api, cookie, csrf: true);
+            Assert.True(call.Status is HttpStatusCode.OK or HttpStatusCode.Unauthorized, $"{cookie[..40]}…: answered {(int)call.Status} {call.Body}");
+            AssertNoToken(world, call.Text, cookie[..40]);
+        }
+    }
+
     /// <summary>A session made by a gateway with its own key prefix, hence its own Data Protection key ring.</summary>
     private static async Task<string> ForeignSessionAsync(TestWorld world, GatewayHost foreign)
     {
