@@ -12,7 +12,8 @@ namespace WebexGateway.Proxy;
 /// may carry a file as large as <c>Gateway:MaxUploadBytes</c>, Webex's own limit (the body may be 1 MiB larger, for
 /// the other fields), and streams to Webex; every other call keeps
 /// Kestrel's limit. A body whose <c>Content-Length</c> is above the limit is refused here, before anything is looked up
-/// or sent; a chunked one makes Kestrel throw where it crosses the limit, YARP then aborts the upstream request, and
+/// or sent, and the body the client still sends is read and dropped for a while so that the client gets to read the 413;
+/// a chunked one makes Kestrel throw where it crosses the limit, YARP then aborts the upstream request, and
 /// <see cref="UpstreamErrors"/> answers the 413 in words.
 /// </summary>
 public sealed class BodySizeLimits(RequestDelegate next, IOptions<GatewayOptions> gateway)
@@ -40,9 +41,21 @@ public sealed class BodySizeLimits(RequestDelegate next, IOptions<GatewayOptions
 
         if (context.Request.ContentLength > limit.MaxRequestBodySize)
         {
-            // Answered without reading the body: the connection cannot be reused for the next request.
-            context.Response.Headers.Connection = "close";
-            return Refuse.PayloadTooLarge(limit.MaxRequestBodySize.Value).ExecuteAsync(context);
+            var max = limit.MaxRequestBodySize.Value;
+            if (limit.IsReadOnly)
+            {
+                context.Response.Headers.Connection = "close";
+            }
+            else
+            {
+                // Once the 413 is sent, Kestrel reads and drops what the client still sends, for up to 5 s, before it
+                // reuses or closes the connection; the limit would make that drain fail at once. A connection closed with
+                // unread bytes is reset, and a client still sending its body (a browser's fetch among them) then loses
+                // the 413 it was sent.
+                limit.MaxRequestBodySize = null;
+            }
+
+            return Refuse.PayloadTooLarge(max).ExecuteAsync(context);
         }
 
         return next(context);

@@ -54,14 +54,34 @@ public sealed class UploadTests(RedisFixture redis, ITestOutputHelper output)
         world.Webex.Reset();
 
         // With Expect: 100-continue the client sends the file only once told to go on, which the gateway never does: it
-        // answers from Content-Length alone. A client that sends the body at once may instead see the connection reset
-        // while it is still sending (the gateway closes a connection whose body it did not read), before it reads the 413.
+        // answers from Content-Length alone, and nothing of the file crosses the network.
         var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"),
             MessageWithFile(world.Webex.RoomIds[0], RandomBytes(1200 * 1024), out _), headers: h => h.ExpectContinue = true);
 
         await AssertPayloadTooLargeAsync(response, 65536 + BodySizeLimits.FormFieldsAllowance);
         Assert.Empty(world.Webex.Requests);
         Assert.Equal(0, world.Webex.RefreshCalls);
+    }
+
+    [Fact]
+    public async Task A_message_with_a_file_above_MaxUploadBytes_sent_at_once_gets_its_413_rather_than_a_reset()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var (gateway, browser) = await world.SignedInAsync(new Dictionary<string, string?> { ["Gateway:MaxUploadBytes"] = "65536" });
+        world.Webex.Reset();
+
+        // As a browser's fetch sends it: the whole body at once, no Expect. Answered from Content-Length, the rest of the
+        // body is still arriving; the gateway reads and drops it rather than close on it, which would reset the
+        // connection under the client before it reads its answer.
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var response = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/messages"),
+                MessageWithFile(world.Webex.RoomIds[0], RandomBytes(8 * 1024 * 1024), out _));
+            await AssertPayloadTooLargeAsync(response, 65536 + BodySizeLimits.FormFieldsAllowance);
+        }
+
+        Assert.Empty(world.Webex.Requests);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
     }
 
     [Fact]
