@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -134,6 +136,107 @@ public sealed partial class RoomsTests
         Assert.Equal(12, a.State.RoomIds.Count);
         Assert.Equal(12, a.State.RoomIds.Distinct().Count());
         Assert.Equal(a.State.RoomIds, b.State.RoomIds);
+    }
+
+    [Fact]
+    public async Task Create_Get_Update_AsWebex_WithTheCreatorItsOnlyMember()
+    {
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(1));
+        var ada = await h.SignInForAccessTokenAsync();
+        var bob = await h.SignInForAccessTokenAsync(h.State.People[1].Email);
+
+        using var created = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", ada, JsonContent.Create(new { title = "Project Unicorn" }));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var room = await Harness.JsonAsync(created);
+        var id = room.GetProperty("id").GetString()!;
+        var path = "/v1/rooms/" + Uri.EscapeDataString(id);
+        Assert.Equal("Project Unicorn", room.GetProperty("title").GetString());
+        Assert.Equal("group", room.GetProperty("type").GetString());
+        Assert.False(room.GetProperty("isLocked").GetBoolean());
+        Assert.Equal(h.State.Person.Id, room.GetProperty("creatorId").GetString());
+        Assert.Matches(WebexDate(), room.GetProperty("created").GetString()!);
+
+        using (var got = await h.ApiAsync(HttpMethod.Get, path, ada))
+        {
+            Assert.Equal(room.GetRawText(), (await Harness.JsonAsync(got)).GetRawText());
+        }
+
+        using (var members = await h.ApiAsync(HttpMethod.Get, "/v1/memberships?roomId=" + Uri.EscapeDataString(id), ada))
+        {
+            var member = Assert.Single((await Harness.JsonAsync(members)).GetProperty("items").EnumerateArray());
+            Assert.Equal(h.State.Person.Id, member.GetProperty("personId").GetString());
+            Assert.False(member.GetProperty("isModerator").GetBoolean());
+        }
+
+        using (var notBobs = await h.ApiAsync(HttpMethod.Get, path, bob))
+        {
+            await Harness.AssertWebexErrorAsync(notBobs, HttpStatusCode.NotFound);
+        }
+
+        using var updated = await h.ApiAsync(HttpMethod.Put, path, ada, JsonContent.Create(new { title = "Project Unicorn - Sprint 1", description = "Sprint 1" }));
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        var after = await Harness.JsonAsync(updated);
+        Assert.Equal("Project Unicorn - Sprint 1", after.GetProperty("title").GetString());
+        Assert.Equal("Sprint 1", after.GetProperty("description").GetString());
+        Assert.Equal(room.GetProperty("created").GetString(), after.GetProperty("created").GetString());
+        using (var bobUpdates = await h.ApiAsync(HttpMethod.Put, path, bob, JsonContent.Create(new { title = "Bob's" })))
+        {
+            await Harness.AssertWebexErrorAsync(bobUpdates, HttpStatusCode.NotFound);
+        }
+
+        using var list = await h.ApiAsync(HttpMethod.Get, "/v1/rooms?max=1000", ada);
+        var listed = (await Harness.JsonAsync(list)).GetProperty("items").EnumerateArray().Single(r => r.GetProperty("id").GetString() == id);
+        Assert.Equal(after.GetRawText(), listed.GetRawText());
+    }
+
+    [Fact]
+    public async Task ALockedRoom_IsChangedByItsModeratorsOnly()
+    {
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(1));
+        var bob = h.State.People[1];
+        var ada = await h.SignInForAccessTokenAsync();
+        var bobToken = await h.SignInForAccessTokenAsync(bob.Email);
+        using var created = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", ada, JsonContent.Create(new { title = "Moderated", isLocked = true }));
+        var id = (await Harness.JsonAsync(created)).GetProperty("id").GetString()!;
+        using var added = await h.ApiAsync(HttpMethod.Post, "/v1/memberships", ada, JsonContent.Create(new { roomId = id, personId = bob.Id }));
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+
+        using var byBob = await h.ApiAsync(HttpMethod.Put, "/v1/rooms/" + Uri.EscapeDataString(id), bobToken, JsonContent.Create(new { title = "Bob's" }));
+        using var byAda = await h.ApiAsync(HttpMethod.Put, "/v1/rooms/" + Uri.EscapeDataString(id), ada, JsonContent.Create(new { title = "Still moderated" }));
+
+        await Harness.AssertWebexErrorAsync(byBob, HttpStatusCode.Forbidden);
+        Assert.Equal(HttpStatusCode.OK, byAda.StatusCode);
+        Assert.Equal("Still moderated", (await Harness.JsonAsync(byAda)).GetProperty("title").GetString());
+    }
+
+    [Theory]
+    [InlineData("{}", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":""}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":7}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":"x","isLocked":"yes"}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":"x","isPublic":true}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":"x","classificationId":"none"}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":"x","isReadOnly":true}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"title":"x","teamId":"none"}""", HttpStatusCode.NotFound)]
+    [InlineData("[]", HttpStatusCode.BadRequest)]
+    [InlineData("not json", HttpStatusCode.BadRequest)]
+    public async Task Create_And_Update_WithAnInvalidBody_AreRefused_AndChangeNothing(string body, HttpStatusCode status)
+    {
+        await using var h = await Harness.StartAsync();
+        var access = await h.SignInForAccessTokenAsync();
+        var path = "/v1/rooms/" + Uri.EscapeDataString(h.State.RoomIds[1]);
+        using var before = await h.ApiAsync(HttpMethod.Get, path, access);
+        var room = (await Harness.JsonAsync(before)).GetRawText();
+
+        using var create = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", access, new StringContent(body, Encoding.UTF8, "application/json"));
+        using var update = await h.ApiAsync(HttpMethod.Put, path, access, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        await Harness.AssertWebexErrorAsync(create, status);
+        await Harness.AssertWebexErrorAsync(update, status);
+        using var after = await h.ApiAsync(HttpMethod.Get, path, access);
+        Assert.Equal(room, (await Harness.JsonAsync(after)).GetRawText());
+        using var list = await h.ApiAsync(HttpMethod.Get, "/v1/rooms?max=1000", access);
+        Assert.Equal(h.State.RoomIds.Count, (await Harness.JsonAsync(list)).GetProperty("items").GetArrayLength());
     }
 
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")]

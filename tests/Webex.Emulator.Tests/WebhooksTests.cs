@@ -420,6 +420,37 @@ public sealed class WebhooksTests
     }
 
     [Fact]
+    public async Task RoomEvents_GoToTheRoomsMembers_WithTheRoomAsData()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(1));
+        var bob = h.State.People[1];
+        var ada = await SignInAsync(h);
+        var bobToken = await SignInAsync(h, bob.Email);
+        var adaAll = await CreateIdAsync(h, ada, receiver.Target("/ada").ToString(), resource: "rooms", @event: "all");
+        var bobUpdated = await CreateIdAsync(h, bobToken, receiver.Target("/bob").ToString(), resource: "rooms", @event: "updated");
+
+        using var created = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", ada, JsonContent.Create(new { title = "Launch" }));
+        var room = await Harness.JsonAsync(created);
+        var roomId = Id(room);
+        await AddMemberAsync(h, ada, roomId, bob.Id);
+        using var updated = await h.ApiAsync(HttpMethod.Put, "/v1/rooms/" + Uri.EscapeDataString(roomId), ada, JsonContent.Create(new { title = "Launch day" }));
+        var renamed = await Harness.JsonAsync(updated);
+
+        var adas = await h.State.WaitForWebhookDeliveriesAsync(adaAll, 2);
+        var bobs = Assert.Single(await h.State.WaitForWebhookDeliveriesAsync(bobUpdated, 1));
+        Assert.Equal(["created", "updated"], adas.Select(d => EventOf(d).Event));
+        foreach (var (delivery, data) in new[] { (adas[0], room), (adas[1], renamed), (bobs, renamed) })
+        {
+            var payload = JsonDocument.Parse(delivery.Body).RootElement;
+            Assert.Equal("rooms", payload.GetProperty("resource").GetString());
+            Assert.Equal(h.State.Person.Id, payload.GetProperty("actorId").GetString());
+            Assert.Equal(data.GetRawText(), payload.GetProperty("data").GetRawText());
+            Assert.Equal(Sign(delivery.Body, "s3cret"), delivery.Signature);
+        }
+    }
+
+    [Fact]
     public async Task FailedDeliveries_DisableTheWebhook_UntilAPutReactivatesIt()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -12,7 +12,9 @@ internal static class RoomsEndpoints
 
     public static void Map(Router router) => router
         .Map(HttpMethods.Get, "v1/rooms", ListAsync)
-        .Map(HttpMethods.Get, "v1/rooms/{}", GetAsync);
+        .Map(HttpMethods.Post, "v1/rooms", CreateAsync)
+        .Map(HttpMethods.Get, "v1/rooms/{}", GetAsync)
+        .Map(HttpMethods.Put, "v1/rooms/{}", UpdateAsync);
 
     private static async Task ListAsync(RequestContext r)
     {
@@ -69,6 +71,99 @@ internal static class RoomsEndpoints
         r.State.Data.GetRoom(r.Me.Id, r.Args[0]) is { } room
             ? WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, room)
             : WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
+
+    /// <summary>A group room with the caller as its only member; its members' <c>rooms</c> webhooks hear of it.</summary>
+    private static async Task CreateAsync(RequestContext r)
+    {
+        if (await RoomFieldsAsync(r) is not { } fields)
+        {
+            return;
+        }
+
+        var room = r.State.Data.CreateRoom(r.Me, fields.Title, fields.IsLocked ?? false, fields.IsPublic ?? false, fields.Description, fields.IsAnnouncementOnly ?? false);
+        Publish(r, "created", room);
+        await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, room);
+    }
+
+    /// <summary>A room's title and settings changed by a member (by a moderator when it is locked).</summary>
+    private static async Task UpdateAsync(RequestContext r)
+    {
+        if (await RoomFieldsAsync(r) is not { } fields)
+        {
+            return;
+        }
+
+        var room = r.State.Data.UpdateRoom(r.Me.Id, r.Args[0], room => room with
+        {
+            Title = room.Type == "direct" ? room.Title : fields.Title,
+            IsLocked = fields.IsLocked ?? room.IsLocked,
+            IsPublic = fields.IsPublic ?? room.IsPublic,
+            Description = fields.Description ?? room.Description,
+            IsAnnouncementOnly = fields.IsAnnouncementOnly ?? room.IsAnnouncementOnly,
+        }, out var forbidden);
+        if (room is null)
+        {
+            await (forbidden
+                ? WebexErrors.WriteAsync(r.Http, StatusCodes.Status403Forbidden, "The request is understood, but it has been refused or access is not allowed.", "Only a moderator may change a locked room.")
+                : WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID."));
+            return;
+        }
+
+        Publish(r, "updated", room);
+        await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, room);
+    }
+
+    private sealed record RoomFields(string Title, bool? IsLocked, bool? IsPublic, string? Description, bool? IsAnnouncementOnly);
+
+    /// <summary>
+    /// The fields of a room to create or update, or null after answering 400 or 404. The emulator has no teams and no
+    /// classifications, so every <c>teamId</c> is one Webex cannot find and every <c>classificationId</c> is invalid; only a
+    /// compliance officer may set a room read-only, and the emulator has none.
+    /// </summary>
+    private static async Task<RoomFields?> RoomFieldsAsync(RequestContext r)
+    {
+        if (await JsonFields.ReadAsync(r) is not { } body)
+        {
+            return null;
+        }
+
+        var title = body.String("title", required: true);
+        var fields = new RoomFields(title ?? "", body.Boolean("isLocked"), body.Boolean("isPublic"), body.String("description"), body.Boolean("isAnnouncementOnly"));
+        if (fields.IsPublic == true && fields.Description is null)
+        {
+            body.Reject("description must be filled in when isPublic is true.");
+        }
+
+        if (body.String("classificationId") is not null)
+        {
+            body.Reject("classificationId is not a classification of the organization.");
+        }
+
+        if (body.Boolean("isReadOnly") == true)
+        {
+            body.Reject("Only a compliance officer may set a room read-only.");
+        }
+
+        var teamId = body.String("teamId");
+        if (body.Error is not null)
+        {
+            await body.BadRequestAsync(r.Http);
+            return null;
+        }
+
+        if (teamId is not null)
+        {
+            await WebexErrors.NotFoundAsync(r.Http, "Could not find a team with provided ID.");
+            return null;
+        }
+
+        return fields;
+    }
+
+    /// <summary>Tells the webhooks of the room's members; the data is the room, as Webex sends it.</summary>
+    private static void Publish(RequestContext r, string @event, WebexRoom room) =>
+        r.State.Deliverer.Publish(new WebhookEvent(
+            "rooms", @event, r.Me.Id, room.Id, room.Type, r.Me.Id, r.Me.Emails[0], room, r.State.Data.MemberIds(room.Id)));
 
     private static RoomFilters ParseFilters(IQueryCollection query)
     {

@@ -131,6 +131,47 @@ internal sealed class WebexData
         }
     }
 
+    /// <summary>A group room the person creates, with them as its only member (its moderator when the room is locked).</summary>
+    public WebexRoom CreateRoom(WebexPerson creator, string title, bool isLocked, bool isPublic, string? description, bool isAnnouncementOnly)
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            var room = new WebexRoom(
+                WebexIds.Encode("ROOM", Guid.NewGuid()), title, "group", isLocked, now, creator.Id, now, creator.OrgId, isAnnouncementOnly, false, isPublic, description)
+            {
+                MemberId = creator.Id,
+            };
+            _rooms[room.Id] = room;
+            AddMember(room, creator, isModerator: isLocked, now);
+            return room;
+        }
+    }
+
+    /// <summary>
+    /// The room as <paramref name="change"/> leaves it, when it is the member's and, locked, the member moderates it;
+    /// null with <paramref name="forbidden"/> false when it is not the member's.
+    /// </summary>
+    public WebexRoom? UpdateRoom(string memberId, string id, Func<WebexRoom, WebexRoom> change, out bool forbidden)
+    {
+        lock (_gate)
+        {
+            forbidden = false;
+            if (!_rooms.TryGetValue(id, out var room) || !IsMembersRoom(memberId, id))
+            {
+                return null;
+            }
+
+            if (room.IsLocked && !_membersByRoom[id][memberId].IsModerator)
+            {
+                forbidden = true;
+                return null;
+            }
+
+            return _rooms[id] = change(room);
+        }
+    }
+
     public WebexPerson? FindPersonByEmail(string email)
     {
         lock (_gate)

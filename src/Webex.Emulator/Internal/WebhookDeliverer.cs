@@ -104,10 +104,13 @@ internal sealed class WebhookDeliverer : IDisposable
         var @event = webhook.Event == "all" ? "created" : webhook.Event;
         var roomId = webhook.ParsedFilter.RoomId ?? WebexIds.Encode("ROOM", Guid.NewGuid());
         var now = _settings.Time.GetUtcNow();
-        object data = webhook.Resource == "memberships"
-            ? new WebexMembership(
-                WebexIds.Encode("MEMBERSHIP", Guid.NewGuid()), roomId, webhook.CreatedBy, "forger@example.com", "Forger", webhook.OrgId, false, false, "group", false, now)
-            : new MessageEventData(WebexIds.Encode("MESSAGE", Guid.NewGuid()), roomId, "group", webhook.CreatedBy, "forger@example.com", null, null, now);
+        object data = webhook.Resource switch
+        {
+            "memberships" => new WebexMembership(
+                WebexIds.Encode("MEMBERSHIP", Guid.NewGuid()), roomId, webhook.CreatedBy, "forger@example.com", "Forger", webhook.OrgId, false, false, "group", false, now),
+            "rooms" => new WebexRoom(roomId, "Forged", "group", false, now, webhook.CreatedBy, now, webhook.OrgId, false, false, false, null),
+            _ => new MessageEventData(WebexIds.Encode("MESSAGE", Guid.NewGuid()), roomId, "group", webhook.CreatedBy, "forger@example.com", null, null, now),
+        };
         var payload = Payload(webhook, @event, webhook.CreatedBy, data);
         if (kind == ForgedDelivery.UnknownWebhookId)
         {

@@ -57,6 +57,42 @@ public sealed class WebhookDeliveryTests(RedisFixture redis, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_room_created_and_renamed_through_the_gateway_reaches_the_persons_events_when_Webex_Events_names_rooms()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var port = LoopbackPorts.Free();
+        var settings = LiveEvents();
+        settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}";
+        settings["Kestrel:Endpoints:Webhooks:Url"] = $"http://127.0.0.1:{port}";
+        settings[WebhookOptions.EventsKey] = "rooms:created rooms:updated";
+        var (gateway, browser) = await world.SignedInAsync(settings);
+        await gateway.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        var webhooks = world.Webex.WebhooksOf(world.Person.Id);
+        Assert.Equal(["rooms:created", "rooms:updated"], webhooks.Select(w => $"{w.Resource}:{w.Event}").Order().ToArray());
+
+        var created = await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/webex/v1/rooms"),
+            Browser.Json(JsonSerializer.Serialize(new { title = "Launch" })));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        using var room = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        var roomId = room.RootElement.GetProperty("id").GetString()!;
+        var renamed = await browser.SendAsync(HttpMethod.Put, new Uri(gateway.Address, "/webex/v1/rooms/" + Uri.EscapeDataString(roomId)),
+            Browser.Json(JsonSerializer.Serialize(new { title = "Launch day" })));
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+
+        foreach (var webhook in webhooks)
+        {
+            Assert.True(Assert.Single(await world.Webex.WaitForWebhookDeliveriesAsync(webhook.Id, 1)).Delivered);
+        }
+
+        var log = await EventLogAsync(gateway, world.Person.Id);
+        Assert.Equal(2, log.Count);
+        var events = log.Select(entry => JsonDocument.Parse(entry[(entry.IndexOf(' ') + 1)..]).RootElement).ToList();
+        Assert.Equal(["created", "updated"], events.Select(e => e.GetProperty("event").GetString()!).Order().ToArray());
+        Assert.All(events, e => Assert.Equal("rooms", e.GetProperty("resource").GetString()));
+        Assert.All(events, e => Assert.Equal(roomId, e.GetProperty("data").GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task A_webhook_Webex_disabled_after_failed_deliveries_is_reactivated_by_the_check_and_delivers_again()
     {
         await using var world = await TestWorld.StartAsync(redis, output, options => options.DisableWebhookAfterFailures = 2);
