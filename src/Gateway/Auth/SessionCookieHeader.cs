@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Primitives;
 
 namespace WebexGateway.Auth;
@@ -10,6 +11,9 @@ namespace WebexGateway.Auth;
 /// </summary>
 public static class SessionCookieHeader
 {
+    /// <summary>What ASP.NET Core's parser would unquote, unescape or split on.</summary>
+    private static readonly SearchValues<char> NotPlain = SearchValues.Create("\"%, \t");
+
     /// <summary>True with the cookie's value when the header holds it plainly; false when the parser must decide.</summary>
     public static bool TryRead(StringValues cookieHeaders, string name, out ReadOnlySpan<char> value)
     {
@@ -31,7 +35,7 @@ public static class SessionCookieHeader
                 }
 
                 var candidate = equals < 0 ? [] : pair[(equals + 1)..];
-                if (found || !pairName.SequenceEqual(name) || candidate.IsEmpty || candidate.IndexOfAny("\"%, \t") >= 0)
+                if (found || !pairName.SequenceEqual(name) || candidate.IsEmpty || candidate.ContainsAny(NotPlain))
                 {
                     value = default;
                     return false;

@@ -17,12 +17,7 @@ public sealed class WebhookDeliveryTests(RedisFixture redis, ITestOutputHelper o
     public async Task A_message_posted_at_Webex_reaches_the_persons_events_once_through_a_signed_delivery_and_forgeries_do_not()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var port = LoopbackPorts.Free();
-        var settings = LiveEvents();
-        settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}";
-        settings["Kestrel:Endpoints:Webhooks:Url"] = $"http://127.0.0.1:{port}";
-        var (gateway, browser) = await world.SignedInAsync(settings);
-        await gateway.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        var (gateway, browser, port) = await SignedInReceivingAsync(world);
         var webhook = world.Webex.WebhooksOf(world.Person.Id).Single(w => w.Resource == "messages" && w.Event == "created");
         Assert.Equal($"http://127.0.0.1:{port}/webhooks/webex", webhook.TargetUrl);
 
@@ -60,13 +55,7 @@ public sealed class WebhookDeliveryTests(RedisFixture redis, ITestOutputHelper o
     public async Task A_room_created_and_renamed_through_the_gateway_reaches_the_persons_events_when_Webex_Events_names_rooms()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var port = LoopbackPorts.Free();
-        var settings = LiveEvents();
-        settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}";
-        settings["Kestrel:Endpoints:Webhooks:Url"] = $"http://127.0.0.1:{port}";
-        settings[WebhookOptions.EventsKey] = "rooms:created rooms:updated";
-        var (gateway, browser) = await world.SignedInAsync(settings);
-        await gateway.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        var (gateway, browser, _) = await SignedInReceivingAsync(world, events: "rooms:created rooms:updated");
         var webhooks = world.Webex.WebhooksOf(world.Person.Id);
         Assert.Equal(["rooms:created", "rooms:updated"], webhooks.Select(w => $"{w.Resource}:{w.Event}").Order().ToArray());
 
@@ -96,12 +85,7 @@ public sealed class WebhookDeliveryTests(RedisFixture redis, ITestOutputHelper o
     public async Task A_webhook_Webex_disabled_after_failed_deliveries_is_reactivated_by_the_check_and_delivers_again()
     {
         await using var world = await TestWorld.StartAsync(redis, output, options => options.DisableWebhookAfterFailures = 2);
-        var port = LoopbackPorts.Free();
-        var settings = LiveEvents();
-        settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}";
-        settings["Kestrel:Endpoints:Webhooks:Url"] = $"http://127.0.0.1:{port}";
-        var (gateway, browser) = await world.SignedInAsync(settings);
-        await gateway.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        var (gateway, browser, _) = await SignedInReceivingAsync(world);
         var webhook = world.Webex.WebhooksOf(world.Person.Id).Single(w => w.Resource == "messages" && w.Event == "created");
         var store = gateway.Services.GetRequiredService<WebhookStore>();
         var record = (await store.GetAsync(webhook.Id))!;
@@ -132,5 +116,25 @@ public sealed class WebhookDeliveryTests(RedisFixture redis, ITestOutputHelper o
         var deliveries = await world.Webex.WaitForWebhookDeliveriesAsync(webhook.Id, 3);
         Assert.True(deliveries[^1].Delivered, $"the gateway answered {deliveries[^1].Status}");
         Assert.Single(await EventLogAsync(gateway, world.Person.Id));
+    }
+
+    /// <summary>
+    /// A gateway with live events on, signed in, its webhooks made at the emulator: Webex (the emulator) posts to the
+    /// gateway's webhook endpoint on a port of its own, which is returned.
+    /// </summary>
+    private static async Task<(GatewayHost Gateway, Browser Browser, int Port)> SignedInReceivingAsync(TestWorld world, string? events = null)
+    {
+        var port = LoopbackPorts.Free();
+        var settings = LiveEvents();
+        settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{port}";
+        settings["Kestrel:Endpoints:Webhooks:Url"] = $"http://127.0.0.1:{port}";
+        if (events is not null)
+        {
+            settings[WebhookOptions.EventsKey] = events;
+        }
+
+        var (gateway, browser) = await world.SignedInAsync(settings);
+        await gateway.Services.GetRequiredService<WebhookLifecycle>().IdleAsync();
+        return (gateway, browser, port);
     }
 }
