@@ -189,13 +189,15 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
         var contentId = Uri.UnescapeDataString(path.Split('/')[^1]);
         Assert.Equal(200_000, demo.World.Webex.Content(contentId)!.Length);
 
+        // Each download goes to the network: the browser may otherwise answer the second from its HTTP cache, heuristically
+        // fresh for a moment after the first (the file has a Last-Modified and no Cache-Control), and never see the 423.
         demo.World.Webex.LockContent(contentId, 1, 1);
         var gets = ContentGets(demo, contentId);
         var started = DateTimeOffset.UtcNow;
         var read = await demo.Page.EvaluateAsync<JsonElement>("""
             async url => {
               const { createWebexGateway } = await import('/webex-gateway.js');
-              const response = await createWebexGateway().download(url);
+              const response = await createWebexGateway().download(url, { cache: 'no-store' });
               const bytes = new Uint8Array(await response.arrayBuffer());
               return { length: bytes.length, same: bytes.every((b, i) => b === (i * 7) % 251) };
             }
@@ -209,7 +211,7 @@ public sealed class ClientHelperTests(RedisFixture redis, ChromiumFixture chromi
         var refused = await demo.Page.EvaluateAsync<JsonElement>("""
             async path => {
               const { createWebexGateway } = await import('/webex-gateway.js');
-              try { await createWebexGateway().download(path); } catch (e) { return { status: e.status, name: e.name }; }
+              try { await createWebexGateway().download(path, { cache: 'no-store' }); } catch (e) { return { status: e.status, name: e.name }; }
               return { status: 0 };
             }
             """, path);
