@@ -90,10 +90,21 @@ public sealed class RedisOptions
     public TimeSpan MemoryFallback { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// How long an instance serves a session or grant it decoded without reading Redis again. Every write and delete is
-    /// announced to the other instances at once; this bounds how stale a record can get when such a message is lost.
+    /// Every write and delete is announced to the other instances at once; this bounds how long an instance serves a
+    /// session or grant it decoded once it may have missed such an announcement (its subscription not made yet, dropped,
+    /// or losing messages).
     /// </summary>
     public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long an instance serves a session or grant it decoded without reading Redis again while it hears every
+    /// announcement; never shorter than <see cref="CacheLifetime"/>. Bounds what no announcement tells: a key changed in
+    /// Redis by anything but a gateway.
+    /// </summary>
+    public TimeSpan CacheLifetimeWhileSubscribed { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The lifetime of a cached record while the instance hears every announcement.</summary>
+    public TimeSpan SubscribedCacheLifetime => CacheLifetimeWhileSubscribed > CacheLifetime ? CacheLifetimeWhileSubscribed : CacheLifetime;
 
     /// <summary>
     /// When above 0, each grant write is followed by <c>WAIT</c> for this many replicas, so a grant acknowledged

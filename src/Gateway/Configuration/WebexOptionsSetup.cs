@@ -143,6 +143,11 @@ internal sealed class RedisOptionsValidation : IValidateOptions<RedisOptions>
             errors.Add($"Redis:CacheLifetime must be more than zero and at most one hour (got {options.CacheLifetime}).");
         }
 
+        if (options.CacheLifetimeWhileSubscribed <= TimeSpan.Zero || options.CacheLifetimeWhileSubscribed > TimeSpan.FromDays(1))
+        {
+            errors.Add($"Redis:CacheLifetimeWhileSubscribed must be more than zero and at most a day (got {options.CacheLifetimeWhileSubscribed}).");
+        }
+
         if (options.WaitForReplicas < 0)
         {
             errors.Add($"Redis:WaitForReplicas must be 0 (do not wait) or a number of replicas (got {options.WaitForReplicas}).");

@@ -7,8 +7,8 @@ namespace WebexGateway.Storage;
 /// Sessions and grants as this instance last decoded them, so a signed-in call costs no Redis round trip and no
 /// decryption. Redis stays the store of record: every write goes there first, then here, and every other instance
 /// hears of it over the backplane (a delete removes their copy, a write marks it stale). What an instance may have
-/// missed while its subscription was down is bounded by <c>Redis:CacheLifetime</c>, and the whole cache is marked stale
-/// when the subscription comes back. While Redis is down, what is cached is served for up to <c>Redis:MemoryFallback</c>.
+/// missed while it did not hear the backplane is bounded by <c>Redis:CacheLifetime</c> (<see cref="SubscriptionWatch"/>).
+/// While Redis is down, what is cached is served for up to <c>Redis:MemoryFallback</c>.
 /// </summary>
 public sealed class RecordCache(IFusionCache cache)
 {
@@ -36,8 +36,8 @@ public sealed class RecordCache(IFusionCache cache)
 
     /// <summary>
     /// Reads the stored bytes again, and decodes them only when they differ from those of the record this instance has
-    /// (a conditional refresh, the stored bytes' hash its ETag): every entry is read again every <c>Redis:CacheLifetime</c>,
-    /// and most have not changed, so decrypting and deserializing them again would only make new copies of what is cached.
+    /// (a conditional refresh, the stored bytes' hash its ETag): every entry is read again when its lifetime ends or the
+    /// whole cache is marked stale, and most have not changed, so decrypting and deserializing them again would only make new copies of what is cached.
     /// </summary>
     private ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
         where T : class

@@ -39,8 +39,7 @@ public static class StorageExtensions
     /// <summary>
     /// FusionCache's memory level with its Redis backplane, and no distributed level: the store of record is the
     /// gateway's own encrypted keys. The backplane has a multiplexer of its own, so disposing the cache never closes the
-    /// gateway's, and when its subscription comes back after a drop every entry is marked stale, since what was
-    /// published meanwhile is lost.
+    /// gateway's, and its subscription is the one <see cref="SubscriptionWatch"/> proves.
     /// </summary>
     private static void AddRecordCache(IHostApplicationBuilder builder)
     {
@@ -48,6 +47,8 @@ public static class StorageExtensions
         builder.Logging.AddFilter("ZiggyCreatures.Caching.Fusion", LogLevel.Warning);
         var services = builder.Services;
         services.AddSingleton<RecordCache>();
+        services.AddSingleton<SubscriptionWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<SubscriptionWatch>());
         services.AddFusionCache()
             .WithoutDistributedCache()
             .WithOptions((sp, options) =>
@@ -55,16 +56,15 @@ public static class StorageExtensions
                 var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
                 // The channel is per key prefix: gateways sharing a Redis but not a prefix never hear of each other's records.
                 options.BackplaneChannelPrefix = redis.KeyPrefix + "records";
-                // Never block a request on the subscription: until it is made, the cache lifetime bounds staleness.
+                // Never block a request on the subscription: until it is heard, SubscriptionWatch bounds staleness.
                 options.WaitForInitialBackplaneSubscribe = false;
                 options.DefaultEntryOptions = new FusionCacheEntryOptions
                 {
-                    // Entries read together (at start-up, after a reconnection) would otherwise all be read again
-                    // together, one lifetime later and every lifetime after: a burst of reads that the calls waiting on
-                    // them feel. Each lifetime is drawn between three quarters of Redis:CacheLifetime and all of it, so
-                    // the bound on staleness stays Redis:CacheLifetime.
-                    Duration = redis.CacheLifetime * 0.75,
-                    JitterMaxDuration = redis.CacheLifetime * 0.25,
+                    // Entries read together (at start-up, after the cache was marked stale) would otherwise all be read
+                    // again together, one lifetime later and every lifetime after: a burst of reads that the calls
+                    // waiting on them feel. Each lifetime is drawn between three quarters of the lifetime and all of it.
+                    Duration = redis.SubscribedCacheLifetime * 0.75,
+                    JitterMaxDuration = redis.SubscribedCacheLifetime * 0.25,
                     IsFailSafeEnabled = redis.MemoryFallback > TimeSpan.Zero,
                     FailSafeMaxDuration = redis.MemoryFallback > TimeSpan.Zero ? redis.MemoryFallback : redis.CacheLifetime,
                     FailSafeThrottleDuration = TimeSpan.FromSeconds(10),
@@ -91,14 +91,7 @@ public static class StorageExtensions
                     ConnectionMultiplexerFactory = async () =>
                     {
                         var backplane = await ConnectionMultiplexer.ConnectAsync(Configuration(sp, "webex-gateway-backplane"));
-                        backplane.ConnectionRestored += (_, e) =>
-                        {
-                            if (e.ConnectionType == ConnectionType.Subscription)
-                            {
-                                var cache = sp.GetRequiredService<IFusionCache>();
-                                _ = cache.ClearAsync(allowFailSafe: true, cache.CreateEntryOptions(o => o.SkipBackplaneNotifications = true)).AsTask();
-                            }
-                        };
+                        sp.GetRequiredService<SubscriptionWatch>().Watch(backplane);
                         return backplane;
                     },
                 }),

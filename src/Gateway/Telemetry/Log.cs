@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Warning, "Redis is unavailable ({ErrorType}); serving a {Kind} this instance read recently from memory")]
     public static partial void ServedFromMemory(ILogger logger, string kind, string errorType);
 
+    [LoggerMessage(21, LogLevel.Information, "Every cached session and grant marked stale ({Reason}): each is read from Redis again at its next use")]
+    public static partial void CacheMarkedStale(ILogger logger, string reason);
+
     [LoggerMessage(15, LogLevel.Warning, "Could not renew a session in Redis ({ErrorType}); it keeps its previous expiry")]
     public static partial void SessionRenewFailed(ILogger logger, string errorType);
 

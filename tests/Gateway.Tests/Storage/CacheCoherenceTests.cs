@@ -56,6 +56,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         // The per-person limit leases its permits in batches (FairShareTests counts what that costs): off here.
         var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:RateLimit:PermitsPerMinute"] = "0" }, redis: relay.ConnectionString);
         var browser = world.NewBrowser();
+        await WaitUntilHearingAsync(gateway);
         await browser.SignInAsync(gateway.Address);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
 
@@ -264,7 +265,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     }
 
     /// <remarks>
-    /// Every <c>Redis:CacheLifetime</c> (1 s here) the instance reads the grant again. The first time, it decodes what it
+    /// Every <c>Redis:CacheLifetimeWhileSubscribed</c> (1 s here) the instance reads the grant again. The first time, it decodes what it
     /// reads (what it cached at sign-in was the grant it wrote, not bytes it read); from then on the bytes are those it
     /// decoded last time, so it keeps the very object it had rather than decrypting and deserializing a copy of it.
     /// </remarks>
@@ -273,7 +274,9 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01" }, redis: relay.ConnectionString);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:01" },
+            redis: relay.ConnectionString);
+        await WaitUntilHearingAsync(gateway);
         var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
         var grants = gateway.Services.GetRequiredService<GrantStore>();
@@ -295,15 +298,55 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     }
 
     /// <remarks>
+    /// While the instance hears its pulses, a record it cached is not read again when <c>Redis:CacheLifetime</c> (1 s here)
+    /// ends, but when <c>Redis:CacheLifetimeWhileSubscribed</c> (4 s here) does: then it sees what changed in Redis without
+    /// an announcement, as when anything but a gateway writes the key.
+    /// </remarks>
+    [Fact]
+    public async Task While_an_instance_hears_its_subscription_a_record_is_read_again_after_the_subscribed_lifetime_not_the_cache_lifetime()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:04" },
+            redis: relay.ConnectionString);
+        await WaitUntilHearingAsync(gateway);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        var grantKey = $"{world.KeyPrefix}grant:{world.Person.Id}";
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        var cached = Stopwatch.StartNew();
+        var windowOpens = relay.Commands.Count;
+        bool GrantRead() => relay.Commands.Skip(windowOpens).Any(c => c.Name.Equals("GET", StringComparison.OrdinalIgnoreCase) && c.Arguments.Contains(grantKey));
+
+        while (cached.Elapsed < TimeSpan.FromSeconds(2.5))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+            Assert.False(GrantRead(), $"the grant was read again after {cached.Elapsed.TotalMilliseconds:0} ms, with the subscription heard");
+            await Task.Delay(100);
+        }
+
+        Assert.True(gateway.Services.GetRequiredService<SubscriptionWatch>().Hearing);
+        while (!GrantRead())
+        {
+            Assert.True(cached.Elapsed < TimeSpan.FromSeconds(4 + 1.5), $"the grant was not read again within {cached.Elapsed.TotalMilliseconds:0} ms");
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+            await Task.Delay(100);
+        }
+
+        Assert.InRange(cached.Elapsed, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(4 + 1.5));
+    }
+
+    /// <remarks>
     /// Forty records read in the same moment, as at start-up, read in a loop until each has been read again from the store:
-    /// none later than <c>Redis:CacheLifetime</c> (2 s here), none sooner than three quarters of it, and not all in the same
+    /// none later than <c>Redis:CacheLifetimeWhileSubscribed</c> (2 s here), none sooner than three quarters of it, and not all in the same
     /// instant, which is what would happen, lifetime after lifetime, without the jitter.
     /// </remarks>
     [Fact]
     public async Task Records_read_together_are_read_again_at_different_times_within_the_cache_lifetime()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02" });
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:02" });
+        await WaitUntilHearingAsync(gateway);
         var cache = gateway.Services.GetRequiredService<RecordCache>();
         var records = new ClockedRecords();
         var ids = Enumerable.Range(0, 40).Select(i => $"jitter-{i}").ToList();
@@ -463,9 +506,21 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         Assert.Equal(0, world.Webex.RefreshCalls);
     }
 
-    /// <summary>The multiplexer's own commands, including its tie-break read on (re)connect, which happens to be a GET.</summary>
+    /// <summary>
+    /// The multiplexer's own commands, including its tie-break read on (re)connect, which happens to be a GET, and the
+    /// pulses that prove the subscription (<see cref="SubscriptionWatch"/>), one every half <c>Redis:CacheLifetime</c>.
+    /// </summary>
     private static bool IsConnectionHousekeeping(RedisRelay.RelayedCommand command) =>
-        ConnectionHousekeeping.Contains(command.Name) || command.Arguments.Any(a => a.StartsWith("__Booksleeve", StringComparison.Ordinal));
+        ConnectionHousekeeping.Contains(command.Name) || command.Arguments.Any(a => a.StartsWith("__Booksleeve", StringComparison.Ordinal))
+        || (command.Name.Equals("PUBLISH", StringComparison.OrdinalIgnoreCase) && command.Arguments.Any(a => a.EndsWith("records:pulse", StringComparison.Ordinal)));
+
+    /// <summary>
+    /// Until a gateway hears its first pulse it may not have heard an announcement, and it marks its whole cache stale when
+    /// it does: a test that counts reads or times a record's lifetime starts after that.
+    /// </summary>
+    private static Task WaitUntilHearingAsync(params GatewayHost[] gateways) =>
+        WaitForAsync(() => gateways.All(g => g.Services.GetRequiredService<SubscriptionWatch>().Hearing),
+            TimeSpan.FromSeconds(10), "every gateway heard its subscription's first pulse");
 
     /// <summary>
     /// Two gateways that cache for longer than any test (so only an invalidation can change what they hold), and a
@@ -475,6 +530,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         var a = world.AddGateway(LongCache);
         var b = world.AddGateway(LongCache, redis: bRedis);
+        await WaitUntilHearingAsync(a, b);
         var browser = world.NewBrowser();
         await browser.SignInAsync(a.Address);
         return (a, b, browser);
