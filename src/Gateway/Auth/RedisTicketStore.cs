@@ -112,7 +112,7 @@ public sealed class RedisTicketStore(
         var expiry = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
         if (await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, expiry > TimeSpan.Zero ? expiry : TimeSpan.FromSeconds(1), when))
         {
-            await cache.WrittenAsync(CacheKey(key), new StoredSession(ticket));
+            await cache.WrittenAsync(CacheKey(key), new StoredSession(ticket), payload);
         }
         else
         {

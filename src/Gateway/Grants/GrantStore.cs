@@ -81,7 +81,7 @@ public sealed class GrantStore : IStoredRecords<Grant>
     public async Task<StoredGrant> ReadStoredAsync(string personId)
     {
         var stored = await ReadFromRedisAsync(personId);
-        await _cache.KeepAsync(CacheKey(personId), stored.Grant);
+        await _cache.KeepAsync(CacheKey(personId), stored.Grant, stored.Value.IsNullOrEmpty ? null : (byte[])stored.Value!);
         return stored;
     }
 
@@ -92,12 +92,12 @@ public sealed class GrantStore : IStoredRecords<Grant>
     public async Task<bool> ReplaceAsync(StoredGrant read, Grant grant)
     {
         var db = _redis.GetDatabase();
-        if (await TryWriteAsync(db, read.Value, grant) is null)
+        if (await TryWriteAsync(db, read.Value, grant) is not { } written)
         {
             return false;
         }
 
-        await _cache.WrittenAsync(CacheKey(grant.PersonId), grant);
+        await _cache.WrittenAsync(CacheKey(grant.PersonId), grant, written);
         if (_waitForReplicas > 0)
         {
             await WaitForReplicasAsync(db);

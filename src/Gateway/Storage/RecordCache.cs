@@ -1,4 +1,7 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using WebexGateway.Configuration;
 using ZiggyCreatures.Caching.Fusion;
 
 namespace WebexGateway.Storage;
@@ -10,8 +13,10 @@ namespace WebexGateway.Storage;
 /// missed while it did not hear the backplane is bounded by <c>Redis:CacheLifetime</c> (<see cref="SubscriptionWatch"/>).
 /// While Redis is down, what is cached is served for up to <c>Redis:MemoryFallback</c>.
 /// </summary>
-public sealed class RecordCache(IFusionCache cache)
+public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
 {
+    private readonly TimeSpan _lifetime = options.Value.SubscribedCacheLifetime;
+
     // Published before the caller goes on, so that a client whose logout or refresh was answered finds the other instances told.
     private readonly FusionCacheEntryOptions _tellOtherInstances = cache.CreateEntryOptions(options =>
     {
@@ -23,52 +28,118 @@ public sealed class RecordCache(IFusionCache cache)
     /// The cached record, or what <paramref name="records"/> holds for <paramref name="id"/> (null included) when there is
     /// none yet.
     /// </summary>
+    /// <remarks>
+    /// A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await, and
+    /// FusionCache's GetOrSet costs far more than a look-up even when it answers from memory. A record past the time to
+    /// read it again is served as it is while one reading runs in the background, so no call waits on Redis for a record
+    /// that has most likely not changed. An entry the cache would not serve (missing, past its lifetime, or marked stale
+    /// by an announcement or <see cref="SubscriptionWatch"/>) is read before it is served.
+    /// </remarks>
     public ValueTask<T?> GetOrReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken = default)
         where T : class
     {
-        // A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await,
-        // and FusionCache's GetOrSet allocates its factory's closures even when it answers from memory. An entry it would
-        // not serve as it is (missing, expired, or marked stale by another instance) goes to GetOrSet, which reads it again
-        // under its lock, or serves it in fail-safe while Redis cannot answer.
-        var found = cache.TryGet<T?>(key, token: cancellationToken);
-        return found.HasValue ? ValueTask.FromResult(found.Value) : ReadAsync(key, id, records, cancellationToken);
+        var found = cache.TryGet<Held<T>>(key, token: cancellationToken);
+        if (!found.HasValue)
+        {
+            return ReadAsync(key, id, records, cancellationToken);
+        }
+
+        var held = found.Value;
+        if (time.GetTimestamp() >= held.ReadAgainAt && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
+        {
+            _ = ReadAgainAsync(key, id, records, held);
+        }
+
+        return ValueTask.FromResult(held.Value);
     }
 
-    /// <summary>
-    /// Reads the stored bytes again, and decodes them only when they differ from those of the record this instance has
-    /// (a conditional refresh, the stored bytes' hash its ETag): every entry is read again when its lifetime ends or the
-    /// whole cache is marked stale, and most have not changed, so decrypting and deserializing them again would only make new copies of what is cached.
-    /// </summary>
-    private ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
+    /// <summary>What this instance just read from Redis itself, and the bytes it decoded: kept here, the others are not told.</summary>
+    public ValueTask KeepAsync<T>(string key, T? value, byte[]? stored)
         where T : class
-        => cache.GetOrSetAsync<T?>(key, async (context, _) =>
-        {
-            var stored = await records.FetchAsync(id);
-            if (stored.IsNullOrEmpty)
-            {
-                return null;
-            }
+        => cache.SetAsync(key, Hold(value, stored));
 
-            var bytes = (byte[])stored!;
-            var fingerprint = Convert.ToBase64String(SHA256.HashData(bytes));
-            if (context is { HasStaleValue: true, StaleValue.Value: not null } && context.ETag == fingerprint)
-            {
-                return context.NotModified();
-            }
-
-            return context.Modified(await records.DecodeAsync(id, bytes), fingerprint);
-        }, token: cancellationToken);
-
-    /// <summary>What this instance just read from Redis itself: kept here, the others are not told.</summary>
-    public ValueTask KeepAsync<T>(string key, T? value)
+    /// <summary>A record just written to Redis as <paramref name="stored"/>: kept here; the other instances drop their copy.</summary>
+    public ValueTask WrittenAsync<T>(string key, T value, byte[] stored)
         where T : class
-        => cache.SetAsync(key, value);
-
-    /// <summary>A record just written to Redis: kept here; the other instances drop their copy and read it again.</summary>
-    public ValueTask WrittenAsync<T>(string key, T value)
-        where T : class
-        => cache.SetAsync(key, value, _tellOtherInstances);
+        => cache.SetAsync(key, Hold(value, stored), _tellOtherInstances);
 
     /// <summary>A record just deleted from Redis: gone here and on every other instance.</summary>
     public ValueTask DeletedAsync(string key) => cache.RemoveAsync(key, _tellOtherInstances);
+
+    /// <summary>Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer.</summary>
+    private async ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
+        where T : class
+    {
+        var held = await cache.GetOrSetAsync<Held<T>>(key, async (context, _) =>
+            await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null), token: cancellationToken);
+        return held.Value;
+    }
+
+    /// <summary>
+    /// The background reading of a record past its time to be read again. Kept only if the entry is still the one it
+    /// started from: a write, a delete or an announcement meanwhile wins. A failed reading leaves the entry as it is, to
+    /// be read before it is served once its lifetime ends.
+    /// </summary>
+    private async Task ReadAgainAsync<T>(string key, string id, IStoredRecords<T> records, Held<T> held)
+        where T : class
+    {
+        try
+        {
+            var read = await ReadStoredAsync(id, records, held);
+            if (cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
+            {
+                await cache.SetAsync(key, read);
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // Left as it is: once its lifetime ends it is read before it is served, in fail-safe if Redis is still down.
+        }
+    }
+
+    /// <summary>
+    /// Reads the stored bytes again, and decodes them only when they differ from those <paramref name="known"/> was decoded
+    /// from: most records read again have not changed, and decrypting and deserializing them again would only make a new
+    /// copy of what is cached.
+    /// </summary>
+    private async Task<Held<T>> ReadStoredAsync<T>(string id, IStoredRecords<T> records, Held<T>? known)
+        where T : class
+    {
+        var stored = await records.FetchAsync(id);
+        if (stored.IsNullOrEmpty)
+        {
+            return Hold<T>(null, null);
+        }
+
+        var bytes = (byte[])stored!;
+        var fingerprint = Fingerprint(bytes);
+        var value = known is { Value: not null } && known.Fingerprint == fingerprint ? known.Value : await records.DecodeAsync(id, bytes);
+        return new Held<T>(value, fingerprint, ReadAgainAt());
+    }
+
+    private Held<T> Hold<T>(T? value, byte[]? stored)
+        where T : class
+        => new(value, stored is null ? null : Fingerprint(stored), ReadAgainAt());
+
+    /// <summary>
+    /// Between half and seven tenths of the lifetime, drawn for each record so that records read together are not read
+    /// again together; always before the entry's own end (three quarters of the lifetime at the earliest).
+    /// </summary>
+    private long ReadAgainAt()
+        => time.GetTimestamp() + (long)(_lifetime.TotalSeconds * (0.5 + (Random.Shared.NextDouble() * 0.2)) * time.TimestampFrequency);
+
+    private static string Fingerprint(byte[] stored) => Convert.ToBase64String(SHA256.HashData(stored));
+
+    /// <summary>A record as cached: with the fingerprint of the bytes it was decoded from, and when to read it again.</summary>
+    private sealed class Held<T>(T? value, string? fingerprint, long readAgainAt)
+        where T : class
+    {
+        public int ReadingAgain;
+
+        public T? Value { get; } = value;
+
+        public string? Fingerprint { get; } = fingerprint;
+
+        public long ReadAgainAt { get; } = readAgainAt;
+    }
 }

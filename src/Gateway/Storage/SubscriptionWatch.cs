@@ -106,9 +106,9 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
 
     private async Task MarkStaleAsync(string reason)
     {
-        Interlocked.Increment(ref _markedStale);
-        Log.CacheMarkedStale(logger, reason);
         var cache = services.GetRequiredService<IFusionCache>();
         await cache.ClearAsync(allowFailSafe: true, cache.CreateEntryOptions(o => o.SkipBackplaneNotifications = true));
+        Interlocked.Increment(ref _markedStale);
+        Log.CacheMarkedStale(logger, reason);
     }
 }

@@ -108,12 +108,16 @@ public sealed class StorageTests(RedisFixture redis, ITestOutputHelper output)
         try
         {
             await browser.SignInAsync(gateway.Address);
+            var watch = gateway.Services.GetRequiredService<SubscriptionWatch>();
+            var markedStale = watch.MarkedStale;
             store.Dispose();
             // Empty, but configured as before: same port, same password.
             var emptied = TempDirectory.Create("emptied");
             File.Copy(Path.Combine(directory, EmbeddedRedisServer.PasswordFileName), Path.Combine(emptied, EmbeddedRedisServer.PasswordFileName));
             store = new EmbeddedRedisServer(emptied, port);
-            await WaitUntilAsync(async () => (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK);
+            // Ready, and its cache marked stale once its subscription came back: what it cached may have changed meanwhile.
+            await WaitUntilAsync(async () => (await browser.GetAsync(new Uri(gateway.Address, "/readyz"))).StatusCode == HttpStatusCode.OK
+                && watch.MarkedStale > markedStale);
 
             var response = await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true);
 
