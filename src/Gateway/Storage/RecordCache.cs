@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
 using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.Backplane;
 
 namespace WebexGateway.Storage;
 
@@ -13,16 +14,40 @@ namespace WebexGateway.Storage;
 /// missed while it did not hear the backplane is bounded by <c>Redis:CacheLifetime</c> (<see cref="SubscriptionWatch"/>).
 /// While Redis is down, what is cached is served for up to <c>Redis:MemoryFallback</c>.
 /// </summary>
-public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
+/// <remarks>
+/// A reading that Redis answered before a write or delete elsewhere, and that is kept here after that write's announcement
+/// was handled, would keep the old record until it is read again. Every announcement (and every time the whole cache is
+/// marked stale) counts in <see cref="_announcements"/> before it takes effect, and a reading kept while the count moved is
+/// not trusted: it is marked stale at once and read again. An announced write also marks the entry stale whatever its
+/// time: FusionCache ignores one older than the entry, and a reading kept just before the announcement arrived is newer.
+/// </remarks>
+public sealed class RecordCache
 {
-    private readonly TimeSpan _lifetime = options.Value.SubscribedCacheLifetime;
+    /// <summary>Readings made while announcements keep coming are tried this many times, then served as read.</summary>
+    private const int Readings = 3;
+
+    private readonly IFusionCache _cache;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _lifetime;
 
     // Published before the caller goes on, so that a client whose logout or refresh was answered finds the other instances told.
-    private readonly FusionCacheEntryOptions _tellOtherInstances = cache.CreateEntryOptions(options =>
+    private readonly FusionCacheEntryOptions _tellOtherInstances;
+    private long _announcements;
+
+    public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
     {
-        options.SkipBackplaneNotifications = false;
-        options.AllowBackgroundBackplaneOperations = false;
-    });
+        _cache = cache;
+        _time = time;
+        _lifetime = options.Value.SubscribedCacheLifetime;
+
+        // Runs before FusionCache acts on the message (FusionCacheOptions.EnableSyncEventHandlersExecution).
+        cache.Events.Backplane.MessageReceived += (_, e) => Announced(e.Message);
+        _tellOtherInstances = cache.CreateEntryOptions(entry =>
+        {
+            entry.SkipBackplaneNotifications = false;
+            entry.AllowBackgroundBackplaneOperations = false;
+        });
+    }
 
     /// <summary>
     /// The cached record, or what <paramref name="records"/> holds for <paramref name="id"/> (null included) when there is
@@ -38,14 +63,14 @@ public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> optio
     public ValueTask<T?> GetOrReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken = default)
         where T : class
     {
-        var found = cache.TryGet<Held<T>>(key, token: cancellationToken);
+        var found = _cache.TryGet<Held<T>>(key, token: cancellationToken);
         if (!found.HasValue)
         {
             return ReadAsync(key, id, records, cancellationToken);
         }
 
         var held = found.Value;
-        if (time.GetTimestamp() >= held.ReadAgainAt && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
+        if (_time.GetTimestamp() >= held.ReadAgainAt && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
         {
             _ = ReadAgainAsync(key, id, records, held);
         }
@@ -56,23 +81,42 @@ public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> optio
     /// <summary>What this instance just read from Redis itself, and the bytes it decoded: kept here, the others are not told.</summary>
     public ValueTask KeepAsync<T>(string key, T? value, byte[]? stored)
         where T : class
-        => cache.SetAsync(key, Hold(value, stored));
+        => _cache.SetAsync(key, Hold(value, stored));
 
     /// <summary>A record just written to Redis as <paramref name="stored"/>: kept here; the other instances drop their copy.</summary>
     public ValueTask WrittenAsync<T>(string key, T value, byte[] stored)
         where T : class
-        => cache.SetAsync(key, Hold(value, stored), _tellOtherInstances);
+        => _cache.SetAsync(key, Hold(value, stored), _tellOtherInstances);
 
     /// <summary>A record just deleted from Redis: gone here and on every other instance.</summary>
-    public ValueTask DeletedAsync(string key) => cache.RemoveAsync(key, _tellOtherInstances);
+    public ValueTask DeletedAsync(string key) => _cache.RemoveAsync(key, _tellOtherInstances);
+
+    /// <summary>
+    /// Marks every record stale, to be read before it is served again (fail-safe keeps them for a Redis outage): what this
+    /// instance may have missed is unknown.
+    /// </summary>
+    public async ValueTask MarkAllStaleAsync()
+    {
+        Interlocked.Increment(ref _announcements);
+        await _cache.ClearAsync(allowFailSafe: true);
+    }
 
     /// <summary>Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer.</summary>
     private async ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
         where T : class
     {
-        var held = await cache.GetOrSetAsync<Held<T>>(key, async (context, _) =>
-            await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null), token: cancellationToken);
-        return held.Value;
+        for (var reading = 1; ; reading++)
+        {
+            var heard = Volatile.Read(ref _announcements);
+            var held = await _cache.GetOrSetAsync<Held<T>>(key, async (context, _) =>
+                await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null), token: cancellationToken);
+            if (Volatile.Read(ref _announcements) == heard || reading == Readings)
+            {
+                return held.Value;
+            }
+
+            await _cache.ExpireAsync(key, token: cancellationToken);
+        }
     }
 
     /// <summary>
@@ -85,10 +129,22 @@ public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> optio
     {
         try
         {
+            var heard = Volatile.Read(ref _announcements);
             var read = await ReadStoredAsync(id, records, held);
-            if (cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
+            if (Volatile.Read(ref _announcements) != heard)
             {
-                await cache.SetAsync(key, read);
+                // Perhaps read before a write it was then announced: a later call reads it again.
+                Volatile.Write(ref held.ReadingAgain, 0);
+                return;
+            }
+
+            if (_cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
+            {
+                await _cache.SetAsync(key, read);
+                if (Volatile.Read(ref _announcements) != heard)
+                {
+                    await _cache.ExpireAsync(key);
+                }
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
@@ -126,9 +182,19 @@ public sealed class RecordCache(IFusionCache cache, IOptions<RedisOptions> optio
     /// again together; always before the entry's own end (three quarters of the lifetime at the earliest).
     /// </summary>
     private long ReadAgainAt()
-        => time.GetTimestamp() + (long)(_lifetime.TotalSeconds * (0.5 + (Random.Shared.NextDouble() * 0.2)) * time.TimestampFrequency);
+        => _time.GetTimestamp() + (long)(_lifetime.TotalSeconds * (0.5 + (Random.Shared.NextDouble() * 0.2)) * _time.TimestampFrequency);
 
     private static string Fingerprint(byte[] stored) => Convert.ToBase64String(SHA256.HashData(stored));
+
+    /// <summary>Counted before FusionCache acts on it; a write marks the entry stale whatever its time (a delete removes it).</summary>
+    private void Announced(BackplaneMessage message)
+    {
+        Interlocked.Increment(ref _announcements);
+        if (message.Action is BackplaneMessageAction.EntrySet or BackplaneMessageAction.EntryExpire && message.CacheKey is { } key)
+        {
+            _cache.Expire(key);
+        }
+    }
 
     /// <summary>A record as cached: with the fingerprint of the bytes it was decoded from, and when to read it again.</summary>
     private sealed class Held<T>(T? value, string? fingerprint, long readAgainAt)

@@ -58,6 +58,8 @@ public static class StorageExtensions
                 options.BackplaneChannelPrefix = redis.KeyPrefix + "records";
                 // Never block a request on the subscription: until it is heard, SubscriptionWatch bounds staleness.
                 options.WaitForInitialBackplaneSubscribe = false;
+                // RecordCache counts each announcement before FusionCache acts on it.
+                options.EnableSyncEventHandlersExecution = true;
                 options.DefaultEntryOptions = new FusionCacheEntryOptions
                 {
                     // Entries read together (at start-up, after the cache was marked stale) would otherwise all be read

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
 using WebexGateway.Telemetry;
-using ZiggyCreatures.Caching.Fusion;
 
 namespace WebexGateway.Storage;
 
@@ -106,8 +105,7 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
 
     private async Task MarkStaleAsync(string reason)
     {
-        var cache = services.GetRequiredService<IFusionCache>();
-        await cache.ClearAsync(allowFailSafe: true, cache.CreateEntryOptions(o => o.SkipBackplaneNotifications = true));
+        await services.GetRequiredService<RecordCache>().MarkAllStaleAsync();
         Interlocked.Increment(ref _markedStale);
         Log.CacheMarkedStale(logger, reason);
     }

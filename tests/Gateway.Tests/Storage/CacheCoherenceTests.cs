@@ -410,6 +410,61 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         Assert.Equal(2, records.Fetches("slow").Count);
     }
 
+    /// <remarks>
+    /// Redis answers A's reading of a record, then B deletes the record, and B's announcement reaches A while A's answer is
+    /// still on its way. Kept as it was read, the deleted record would be served by A until it is read again, minutes
+    /// later; A reads it again instead, before it answers.
+    /// </remarks>
+    [Fact]
+    public async Task A_reading_overtaken_by_an_announced_delete_is_read_again_not_kept()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        await WaitUntilHearingAsync(a, b);
+        var cache = a.Services.GetRequiredService<RecordCache>();
+        var records = new ChangingRecords { Stored = "signed in", FirstAnswerDelay = TimeSpan.FromSeconds(1) };
+        var key = $"{world.KeyPrefix}test:raced";
+
+        var reading = cache.GetOrReadAsync(key, "raced", records).AsTask();
+        await WaitForAsync(() => records.Fetches == 1, TimeSpan.FromSeconds(5), "Redis answered A's reading");
+        records.Stored = null;
+        await b.Services.GetRequiredService<RecordCache>().DeletedAsync(key);
+
+        Assert.False(reading.IsCompleted, "the announcement did not overtake the reading: the test proves nothing");
+        Assert.Null(await reading);
+        Assert.Null(await cache.GetOrReadAsync(key, "raced", records));
+        Assert.Equal(2, records.Fetches);
+    }
+
+    /// <summary>
+    /// A record whose stored value the test changes; the first answer arrives <see cref="FirstAnswerDelay"/> after Redis gave
+    /// it, the others at once (a slower one would be served stale: <c>FactorySoftTimeout</c>).
+    /// </summary>
+    private sealed class ChangingRecords : IStoredRecords<object>
+    {
+        private int _fetches;
+
+        public string? Stored { get; set; }
+
+        public TimeSpan FirstAnswerDelay { get; init; }
+
+        public int Fetches => Volatile.Read(ref _fetches);
+
+        public async Task<StackExchange.Redis.RedisValue> FetchAsync(string id)
+        {
+            var stored = Stored;
+            if (Interlocked.Increment(ref _fetches) == 1)
+            {
+                await Task.Delay(FirstAnswerDelay);
+            }
+
+            return stored is null ? StackExchange.Redis.RedisValue.Null : System.Text.Encoding.UTF8.GetBytes(stored);
+        }
+
+        public Task<object?> DecodeAsync(string id, byte[] stored) => Task.FromResult<object?>(System.Text.Encoding.UTF8.GetString(stored));
+    }
+
     /// <summary>Records whose stored bytes never change, with the time of every fetch.</summary>
     private sealed class ClockedRecords : IStoredRecords<object>
     {
