@@ -19,7 +19,8 @@ namespace WebexGateway.Storage;
 /// was handled, would keep the old record until it is read again. Every announcement (and every time the whole cache is
 /// marked stale) counts in <see cref="_announcements"/> before it takes effect, and a reading kept while the count moved is
 /// not trusted: it is marked stale at once and read again. An announced write also marks the entry stale whatever its
-/// time: FusionCache ignores one older than the entry, and a reading kept just before the announcement arrived is newer.
+/// time: FusionCache ignores one older than the entry, and a background reading kept just before the announcement
+/// arrived is newer (GetOrSet dates its entry from before the reading, so FusionCache judges that one right).
 /// </remarks>
 public sealed class RecordCache
 {
@@ -30,8 +31,14 @@ public sealed class RecordCache
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
 
+    /// <summary>The prefix of FusionCache's own keys (tagging, Clear): its announcements are FusionCache's to act on.</summary>
+    private static readonly string InternalKeyPrefix = new FusionCacheOptions().InternalStrings.TagCacheKeyPrefix;
+
     // Published before the caller goes on, so that a client whose logout or refresh was answered finds the other instances told.
     private readonly FusionCacheEntryOptions _tellOtherInstances;
+
+    // What this instance may have missed is its own: a Clear without it would be published (FusionCache's tagging options).
+    private readonly FusionCacheEntryOptions _thisInstanceOnly;
     private long _announcements;
 
     public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
@@ -47,6 +54,7 @@ public sealed class RecordCache
             entry.SkipBackplaneNotifications = false;
             entry.AllowBackgroundBackplaneOperations = false;
         });
+        _thisInstanceOnly = cache.CreateEntryOptions(entry => entry.SkipBackplaneNotifications = true);
     }
 
     /// <summary>
@@ -98,7 +106,7 @@ public sealed class RecordCache
     public async ValueTask MarkAllStaleAsync()
     {
         Interlocked.Increment(ref _announcements);
-        await _cache.ClearAsync(allowFailSafe: true);
+        await _cache.ClearAsync(allowFailSafe: true, _thisInstanceOnly);
     }
 
     /// <summary>Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer.</summary>
@@ -190,7 +198,8 @@ public sealed class RecordCache
     private void Announced(BackplaneMessage message)
     {
         Interlocked.Increment(ref _announcements);
-        if (message.Action is BackplaneMessageAction.EntrySet or BackplaneMessageAction.EntryExpire && message.CacheKey is { } key)
+        if (message.Action is BackplaneMessageAction.EntrySet or BackplaneMessageAction.EntryExpire
+            && message.CacheKey is { } key && !key.StartsWith(InternalKeyPrefix, StringComparison.Ordinal))
         {
             _cache.Expire(key);
         }

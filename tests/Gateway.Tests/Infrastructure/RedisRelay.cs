@@ -13,6 +13,8 @@ namespace WebexGateway.Tests.Infrastructure;
 /// and the same on redis-server and Garnet);</item>
 /// <item>lose the pub/sub messages on the links open now (<see cref="LoseMessagesOnSubscribedLinks"/>) while every
 /// other reply still flows: exactly "the invalidation message was lost";</item>
+/// <item>hold those messages back and deliver them later, in order (<see cref="HoldMessagesOnSubscribedLinks"/>,
+/// <see cref="ReleaseHeldMessagesAsync"/>): "the invalidation message was slow";</item>
 /// <item>close links (<see cref="CloseSubscribedLinks"/>) and cut the gateway off Redis altogether (<see cref="CutOff"/>,
 /// <see cref="Restore"/>).</item>
 /// </list>
@@ -115,6 +117,54 @@ public sealed class RedisRelay : IDisposable
             foreach (var link in _links.Where(l => l.Channels.Count > 0))
             {
                 link.LoseMessages = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// From now on, the pub/sub messages Redis pushes down the links that have subscribed so far are held back until
+    /// <see cref="ReleaseHeldMessagesAsync"/>; replies to commands still flow.
+    /// </summary>
+    public void HoldMessagesOnSubscribedLinks()
+    {
+        lock (_gate)
+        {
+            foreach (var link in _links.Where(l => l.Channels.Count > 0))
+            {
+                link.HoldMessages = true;
+            }
+        }
+    }
+
+    /// <summary>Delivers the held messages, in the order Redis pushed them, and stops holding.</summary>
+    public async Task ReleaseHeldMessagesAsync()
+    {
+        List<Link> holding;
+        lock (_gate)
+        {
+            holding = _links.Where(l => l.HoldMessages).ToList();
+        }
+
+        foreach (var link in holding)
+        {
+            while (true)
+            {
+                byte[][] frames;
+                lock (_gate)
+                {
+                    frames = [.. link.Held];
+                    link.Held.Clear();
+                    if (frames.Length == 0)
+                    {
+                        link.HoldMessages = false;
+                        break;
+                    }
+                }
+
+                foreach (var frame in frames)
+                {
+                    await link.Client.SendAsync(frame, SocketFlags.None, _stopping.Token);
+                }
             }
         }
     }
@@ -301,10 +351,10 @@ public sealed class RedisRelay : IDisposable
         return true;
     }
 
-    /// <summary>A reply or push from Redis: delivered unless it is a pub/sub message on a link that loses them.</summary>
+    /// <summary>A reply or push from Redis: delivered unless it is a pub/sub message on a link that loses or holds them.</summary>
     private bool Deliver(Link link, ReadOnlySpan<byte> frame)
     {
-        if (!link.LoseMessages)
+        if (!link.LoseMessages && !link.HoldMessages)
         {
             return true;
         }
@@ -317,7 +367,14 @@ public sealed class RedisRelay : IDisposable
 
         lock (_gate)
         {
-            _lost.Add(new LostMessage(link.Id, items[^2], items[^1]));
+            if (link.HoldMessages)
+            {
+                link.Held.Add(frame.ToArray());
+            }
+            else
+            {
+                _lost.Add(new LostMessage(link.Id, items[^2], items[^1]));
+            }
         }
 
         return false;
@@ -346,6 +403,11 @@ public sealed class RedisRelay : IDisposable
         public List<string> Channels { get; } = [];
 
         public volatile bool LoseMessages;
+
+        public volatile bool HoldMessages;
+
+        /// <summary>Held messages, whole frames in the order Redis pushed them; under the relay's lock.</summary>
+        public List<byte[]> Held { get; } = [];
 
         public volatile bool Closed;
 

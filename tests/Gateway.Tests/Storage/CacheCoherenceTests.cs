@@ -423,7 +423,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         var b = world.AddGateway(LongCache);
         await WaitUntilHearingAsync(a, b);
         var cache = a.Services.GetRequiredService<RecordCache>();
-        var records = new ChangingRecords { Stored = "signed in", FirstAnswerDelay = TimeSpan.FromSeconds(1) };
+        var records = new ChangingRecords { Stored = "signed in", SlowAnswerDelay = TimeSpan.FromSeconds(1) };
         var key = $"{world.KeyPrefix}test:raced";
 
         var reading = cache.GetOrReadAsync(key, "raced", records).AsTask();
@@ -437,26 +437,70 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         Assert.Equal(2, records.Fetches);
     }
 
+    /// <remarks>
+    /// A record A holds falls due and is read again in the background; Redis answers, then B writes the record, and B's
+    /// announcement reaches A only after A kept its reading. That entry is newer than the announced write, so FusionCache
+    /// by itself would ignore the announcement and A would serve the old record until its next reading, minutes later
+    /// with the default lifetime. The announcement marks it stale anyway, and A's next call reads the write.
+    /// </remarks>
+    [Fact]
+    public async Task A_write_announced_after_an_older_background_reading_was_kept_still_marks_it_stale()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var lifetime = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:20", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:20" };
+        var a = world.AddGateway(lifetime, redis: relay.ConnectionString);
+        var b = world.AddGateway(LongCache);
+        await WaitUntilHearingAsync(a, b);
+        var cache = a.Services.GetRequiredService<RecordCache>();
+        var records = new ChangingRecords { Stored = "first", SlowFetch = 2, SlowAnswerDelay = TimeSpan.FromSeconds(0.5) };
+        var key = $"{world.KeyPrefix}test:late";
+        Assert.Equal("first", await cache.GetOrReadAsync(key, "late", records));
+
+        // Due between 10 and 14 s: the background reading starts, and Redis answers it "first".
+        await WaitForAsync(async () => await cache.GetOrReadAsync(key, "late", records) is "first" && records.Fetches == 2,
+            TimeSpan.FromSeconds(20), "A's background reading started");
+        relay.HoldMessagesOnSubscribedLinks();
+        records.Stored = "second";
+        await b.Services.GetRequiredService<RecordCache>().WrittenAsync(key, (object)"second", System.Text.Encoding.UTF8.GetBytes("second"));
+        await records.SlowAnswered;
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        Assert.Equal("first", await cache.GetOrReadAsync(key, "late", records));
+        Assert.Equal(2, records.Fetches);
+
+        await relay.ReleaseHeldMessagesAsync();
+        await WaitForAsync(async () => await cache.GetOrReadAsync(key, "late", records) is "second", TimeSpan.FromSeconds(5),
+            "A reads the record again once the write's announcement arrives");
+    }
+
     /// <summary>
-    /// A record whose stored value the test changes; the first answer arrives <see cref="FirstAnswerDelay"/> after Redis gave
-    /// it, the others at once (a slower one would be served stale: <c>FactorySoftTimeout</c>).
+    /// A record whose stored value the test changes. Fetch number <see cref="SlowFetch"/> takes the value Redis holds when
+    /// it starts and answers <see cref="SlowAnswerDelay"/> later; the others answer at once (a slow reading of a record
+    /// held stale would be served stale: <c>FactorySoftTimeout</c>).
     /// </summary>
     private sealed class ChangingRecords : IStoredRecords<object>
     {
+        private readonly TaskCompletionSource _slowAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _fetches;
 
         public string? Stored { get; set; }
 
-        public TimeSpan FirstAnswerDelay { get; init; }
+        public int SlowFetch { get; init; } = 1;
+
+        public TimeSpan SlowAnswerDelay { get; init; }
 
         public int Fetches => Volatile.Read(ref _fetches);
+
+        /// <summary>Completes once the slow fetch has answered.</summary>
+        public Task SlowAnswered => _slowAnswered.Task;
 
         public async Task<StackExchange.Redis.RedisValue> FetchAsync(string id)
         {
             var stored = Stored;
-            if (Interlocked.Increment(ref _fetches) == 1)
+            if (Interlocked.Increment(ref _fetches) == SlowFetch)
             {
-                await Task.Delay(FirstAnswerDelay);
+                await Task.Delay(SlowAnswerDelay);
+                _slowAnswered.TrySetResult();
             }
 
             return stored is null ? StackExchange.Redis.RedisValue.Null : System.Text.Encoding.UTF8.GetBytes(stored);
