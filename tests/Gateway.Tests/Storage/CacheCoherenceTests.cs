@@ -274,8 +274,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:01" },
-            redis: relay.ConnectionString);
+        var gateway = world.AddGateway(Lifetimes("00:00:01"), redis: relay.ConnectionString);
         await WaitUntilHearingAsync(gateway);
         var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
@@ -309,8 +308,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:01", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:04" },
-            redis: relay.ConnectionString);
+        var gateway = world.AddGateway(Lifetimes("00:00:01", whileSubscribed: "00:00:04"), redis: relay.ConnectionString);
         await WaitUntilHearingAsync(gateway);
         var browser = world.NewBrowser();
         await browser.SignInAsync(gateway.Address);
@@ -347,7 +345,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task Records_read_together_are_read_again_at_different_times_within_the_cache_lifetime()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:02" });
+        var gateway = world.AddGateway(Lifetimes("00:00:02"));
         await WaitUntilHearingAsync(gateway);
         var cache = gateway.Services.GetRequiredService<RecordCache>();
         var records = new ClockedRecords();
@@ -384,7 +382,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     public async Task A_record_due_to_be_read_again_is_served_at_once_while_one_reading_runs_in_the_background()
     {
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:02", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:02" });
+        var gateway = world.AddGateway(Lifetimes("00:00:02"));
         await WaitUntilHearingAsync(gateway);
         var cache = gateway.Services.GetRequiredService<RecordCache>();
         var records = new ClockedRecords();
@@ -448,8 +446,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var lifetime = new Dictionary<string, string?> { ["Redis:CacheLifetime"] = "00:00:20", ["Redis:CacheLifetimeWhileSubscribed"] = "00:00:20" };
-        var a = world.AddGateway(lifetime, redis: relay.ConnectionString);
+        var a = world.AddGateway(Lifetimes("00:00:20"), redis: relay.ConnectionString);
         var b = world.AddGateway(LongCache);
         await WaitUntilHearingAsync(a, b);
         var cache = a.Services.GetRequiredService<RecordCache>();
@@ -675,6 +672,13 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         await browser.SignInAsync(a.Address);
         return (a, b, browser);
     }
+
+    /// <summary>A gateway's <c>Redis:CacheLifetime</c>, and its <c>Redis:CacheLifetimeWhileSubscribed</c> (the same unless given).</summary>
+    private static Dictionary<string, string?> Lifetimes(string lifetime, string? whileSubscribed = null) => new()
+    {
+        ["Redis:CacheLifetime"] = lifetime,
+        ["Redis:CacheLifetimeWhileSubscribed"] = whileSubscribed ?? lifetime,
+    };
 
     private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
 
