@@ -138,12 +138,13 @@ public sealed class EventStreamEndpoint(
     private async IAsyncEnumerable<SseItem<LoggedEvent?>> Items(HttpContext context, EventStream stream, StreamSession session,
         long last, IReadOnlyList<LoggedEvent> backlog, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Each beat is timed before the frame ahead of it is written: a clock moved once that frame has arrived moves the beat.
+        var keepAlive = Task.Delay(KeepAliveInterval, time, cancellationToken);
         // An id without data moves the browser's Last-Event-ID to where this stream starts without raising an event,
         // so a reconnect before the first event resumes from here too.
         await WriteRawAsync(context, Encoding.ASCII.GetBytes($"retry: {RetryMilliseconds}\nid: {last}\n\n"), cancellationToken);
         var batch = backlog;
         var fromLog = true;
-        var keepAlive = Task.Delay(KeepAliveInterval, time, cancellationToken);
         var ended = Task.Delay(Timeout.Infinite, stream.Ended);
         // An instance going down ends its streams at once rather than holding its shutdown: the browsers reconnect
         // elsewhere with Last-Event-ID.
@@ -194,8 +195,8 @@ public sealed class EventStreamEndpoint(
 
             if (keepAlive.IsCompleted)
             {
-                await WriteRawAsync(context, KeepAliveComment, cancellationToken);
                 keepAlive = Task.Delay(KeepAliveInterval, time, cancellationToken);
+                await WriteRawAsync(context, KeepAliveComment, cancellationToken);
                 if (await SessionLivesAsync(session) == false)
                 {
                     yield return SessionEnded();
