@@ -84,8 +84,8 @@ public static class AuthExtensions
             });
         // After ASP.NET Core made the cookie's format: the same format, remembering what it decrypted, and telling a key
         // ring the store cannot give (503) from a cookie that is not ours (401).
-        services.PostConfigure<CookieAuthenticationOptions>(CookieScheme, options => options.TicketDataFormat =
-            new RememberedCookies(new KeyRingCheckedFormat<AuthenticationTicket>(options.TicketDataFormat, options.DataProtectionProvider!), CookieScheme));
+        services.AddOptions<CookieAuthenticationOptions>(CookieScheme).PostConfigure<UnknownKeyRereads>((options, rereads) => options.TicketDataFormat =
+            new RememberedCookies(new KeyRingCheckedFormat<AuthenticationTicket>(options.TicketDataFormat, options.DataProtectionProvider!, rereads), CookieScheme));
 
         services.AddOptions<OAuthOptions>(WebexScheme)
             .Configure<IOptions<WebexOptions>, WebexSignIn>((options, webex, signIn) =>
@@ -128,8 +128,8 @@ public static class AuthExtensions
             });
 
         // Likewise for the OAuth state: a key ring the store cannot give is a 503 page, not "forged or expired".
-        services.PostConfigure<OAuthOptions>(WebexScheme, options => options.StateDataFormat =
-            new KeyRingCheckedFormat<AuthenticationProperties>(options.StateDataFormat, options.DataProtectionProvider!));
+        services.AddOptions<OAuthOptions>(WebexScheme).PostConfigure<UnknownKeyRereads>((options, rereads) => options.StateDataFormat =
+            new KeyRingCheckedFormat<AuthenticationProperties>(options.StateDataFormat, options.DataProtectionProvider!, rereads));
 
         return builder;
     }

@@ -9,8 +9,10 @@ namespace WebexGateway.Storage;
 /// both when it is forged or stale and when the key ring could not be read from the store: the first is the client's
 /// 401 or 400 page, the second a 503 to retry. So when the inner format reads nothing, the key ring is used once more,
 /// and the store's error that stops it is thrown, for <see cref="StoreUnavailableHandler"/> or the sign-in's failure page.
+/// A value naming a key the ring does not hold is read only when <see cref="UnknownKeyRereads"/> allows its reread.
 /// </summary>
-public sealed class KeyRingCheckedFormat<TData>(ISecureDataFormat<TData> inner, IDataProtectionProvider protection) : ISecureDataFormat<TData>
+public sealed class KeyRingCheckedFormat<TData>(ISecureDataFormat<TData> inner, IDataProtectionProvider protection, UnknownKeyRereads rereads)
+    : ISecureDataFormat<TData>
 {
     private static readonly byte[] Probe = [1];
     private readonly IDataProtector _probe = protection.CreateProtector("WebexGateway.KeyRingCheck.v1");
@@ -23,6 +25,11 @@ public sealed class KeyRingCheckedFormat<TData>(ISecureDataFormat<TData> inner, 
 
     public TData? Unprotect(string? protectedText, string? purpose)
     {
+        if (protectedText is not null && !rereads.MayRead(protectedText))
+        {
+            return default;
+        }
+
         var data = inner.Unprotect(protectedText, purpose);
         if (data is null && !string.IsNullOrEmpty(protectedText))
         {

@@ -123,6 +123,7 @@ public static class StorageExtensions
         });
         services.AddOptions<KeyManagementOptions>()
             .Configure<StoredKeyRing>((options, stored) => options.XmlRepository = stored);
+        services.AddSingleton<UnknownKeyRereads>();
     }
 
     /// <summary>The configured Redis (or the embedded store), set up to start while Redis is down and to fail fast.</summary>

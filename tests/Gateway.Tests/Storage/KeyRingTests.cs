@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -10,6 +12,9 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using WebexGateway.Auth;
+using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -129,8 +134,8 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
 
         // Data Protection reloads its cached ring for an unknown key only in the first minutes after start; later, only
         // once a day. What is checked is the later case, so the window is closed as the time passing would close it.
-        EndAutoRefreshWindow(first);
-        EndAutoRefreshWindow(second);
+        SetAutoRefreshWindowEnd(first, DateTime.UtcNow);
+        SetAutoRefreshWindowEnd(second, DateTime.UtcNow);
 
         using var onFirst = world.NewBrowser();
         await onFirst.SignInAsync(first.Address);
@@ -153,6 +158,68 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Contains(second.Logs, line => line.Contains($"uses that key, {keyId}", StringComparison.Ordinal));
     }
 
+    /// <remarks>
+    /// Every forged cookie names a new made-up key, as an attacker's would. Before the rereads were limited, each one
+    /// reread the key ring synchronously during Data Protection's start-up window; on the embedded store a flood of them
+    /// starved the thread pool, and nobody, signed in or not, was served for as long as it lasted.
+    /// </remarks>
+    [Fact]
+    public async Task Cookies_naming_unknown_keys_right_after_start_reread_the_key_ring_once_per_interval_and_are_401_while_sessions_are_served()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var gateway = world.AddGateway(time: time, redis: relay.ConnectionString);
+        using var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        var me = new Uri(gateway.Address, "/webex/v1/people/me");
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(me, csrf: true)).StatusCode);
+        SetAutoRefreshWindowEnd(gateway, DateTime.UtcNow.AddMinutes(2));
+        var payload = Base64UrlTextEncoder.Decode(browser.SessionCookie(gateway.Address)!);
+        var keyRing = $"{world.KeyPrefix}data-protection-keys";
+        int Rereads() => relay.Commands.Count(c => c.Name == "LRANGE" && c.Arguments.Contains(keyRing));
+        var rereadsBefore = Rereads();
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+
+        async Task<(HttpStatusCode Status, string Body)> ForgedAsync()
+        {
+            var forged = payload.ToArray();
+            Guid.NewGuid().TryWriteBytes(forged.AsSpan(4, 16));
+            using var request = new HttpRequestMessage(HttpMethod.Get, me);
+            request.Headers.Add("Cookie", $"{AuthExtensions.SessionCookieName}={Base64UrlTextEncoder.Encode(forged)}");
+            request.Headers.Add("X-CSRF", "1");
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var flood = Stopwatch.StartNew();
+        var forgedAnswers = new ConcurrentBag<(HttpStatusCode Status, string Body)>();
+        var signedInAnswers = new ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForAsync(0, 200, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            forgedAnswers.Add(await ForgedAsync());
+            if (i % 20 == 0)
+            {
+                signedInAnswers.Add((await browser.GetAsync(me, csrf: true)).StatusCode);
+            }
+        });
+        output.WriteLine($"200 forged cookies and 10 signed-in calls took {flood.ElapsedMilliseconds} ms");
+
+        Assert.All(forgedAnswers, answer =>
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.Status);
+            Assert.Equal("login_required", JsonDocument.Parse(answer.Body).RootElement.GetProperty("error").GetString());
+        });
+        Assert.All(signedInAnswers, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(1, Rereads() - rereadsBefore);
+
+        // Once the interval has passed, an unknown key may have the ring reread again, once.
+        time.Advance(UnknownKeyRereads.Interval);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ForgedAsync()).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await ForgedAsync()).Status);
+        Assert.Equal(2, Rereads() - rereadsBefore);
+    }
+
     [Fact]
     public async Task A_certificate_path_that_does_not_exist_fails_at_start_naming_the_key()
     {
@@ -166,16 +233,16 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Closes Data Protection's start-up window in which a payload under an unknown key reloads the cached key ring
-    /// (<c>KeyRingProvider.AutoRefreshWindowEnd</c>, two minutes of wall-clock time from the provider's creation, which
-    /// no TimeProvider reaches).
+    /// Moves the end of Data Protection's start-up window in which a payload under an unknown key reloads the cached key
+    /// ring (<c>KeyRingProvider.AutoRefreshWindowEnd</c>, two minutes of wall-clock time from the provider's creation,
+    /// which no TimeProvider reaches).
     /// </summary>
-    private static void EndAutoRefreshWindow(GatewayHost gateway)
+    private static void SetAutoRefreshWindowEnd(GatewayHost gateway, DateTime end)
     {
         var provider = gateway.Services.GetRequiredService<IKeyRingProvider>();
         var windowEnd = provider.GetType().GetProperty("AutoRefreshWindowEnd", BindingFlags.Instance | BindingFlags.NonPublic);
         Assert.True(windowEnd is not null, "Data Protection's key ring provider has no AutoRefreshWindowEnd any more: check how it reloads the ring");
-        windowEnd.SetValue(provider, DateTime.UtcNow);
+        windowEnd.SetValue(provider, end);
     }
 
     /// <summary>
