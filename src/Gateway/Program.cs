@@ -39,7 +39,7 @@ app.UseManagementEndpoint();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseStaticApps();
-app.UseCors();
+app.UseGatewayCors();
 app.UseWebexAuthentication();
 
 app.MapDefaultEndpoints();

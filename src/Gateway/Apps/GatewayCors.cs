@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
 
@@ -28,7 +29,7 @@ public static class GatewayCors
     {
         builder.Services.AddCors();
         builder.Services.AddSingleton<WebSocketOrigins>();
-        builder.Services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
+        builder.Services.AddOptions<CorsOptions>()
             .Configure<IOptions<GatewayOptions>>((options, gateway) => options.AddPolicy(PolicyName, policy => policy
                 .WithOrigins([.. gateway.Value.AllowedOrigins.Select(o => o.Trim().TrimEnd('/'))])
                 .AllowCredentials()
@@ -37,5 +38,22 @@ public static class GatewayCors
                 .WithExposedHeaders(ExposedHeaders)
                 .SetPreflightMaxAge(PreflightMaxAge)));
         return builder;
+    }
+
+    /// <summary>
+    /// ASP.NET Core's CORS middleware with its policy provider resolved once. <c>UseCors()</c> has the middleware ask the
+    /// request's services for it on every request, CORS or not, and that opens a service scope per request, which nothing
+    /// else on a proxied call needs. The provider reads the policies from options, the same for every request.
+    /// </summary>
+    public static IApplicationBuilder UseGatewayCors(this IApplicationBuilder app)
+    {
+        var policies = app.ApplicationServices.GetRequiredService<ICorsPolicyProvider>();
+        var cors = app.ApplicationServices.GetRequiredService<ICorsService>();
+        var loggers = app.ApplicationServices.GetRequiredService<ILoggerFactory>();
+        return app.Use(next =>
+        {
+            var middleware = new CorsMiddleware(next, cors, loggers);
+            return context => middleware.Invoke(context, policies);
+        });
     }
 }
