@@ -114,6 +114,11 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
     [Fact]
     public async Task Two_gateways_starting_together_on_an_empty_store_agree_on_one_key_even_after_the_auto_refresh_window()
     {
+        // Data Protection reads and writes the ring synchronously, and the race below holds each gateway's thread at its
+        // turn, on this process's thread pool, which the embedded store the tests use answers on too. With only as many
+        // threads as cores to start with, a held write could wait out its 2 s timeout before the pool grew: the race then
+        // failed now and then for want of threads, not of order.
+        using var threads = ThreadPoolFloor.Raise(32);
         await using var world = await TestWorld.StartAsync(redis, output);
         var race = new FirstKeyRace();
         await using var first = new GatewayHost(world.Emulator, redis.ConnectionString, world.KeyPrefix, output: output,
@@ -327,6 +332,27 @@ public sealed class KeyRingTests(RedisFixture redis, ITestOutputHelper output)
                 afterWrite();
             }
         }
+    }
+
+    /// <summary>Raises the thread pool's minimum worker threads for a test, and puts it back after.</summary>
+    private sealed class ThreadPoolFloor : IDisposable
+    {
+        private readonly int _workers;
+        private readonly int _io;
+
+        private ThreadPoolFloor()
+        {
+            ThreadPool.GetMinThreads(out _workers, out _io);
+        }
+
+        public static ThreadPoolFloor Raise(int workers)
+        {
+            var floor = new ThreadPoolFloor();
+            ThreadPool.SetMinThreads(Math.Max(workers, floor._workers), floor._io);
+            return floor;
+        }
+
+        public void Dispose() => ThreadPool.SetMinThreads(_workers, _io);
     }
 
     /// <summary>The id of the key that protected a Data Protection payload: after the 4-byte magic header.</summary>
