@@ -66,6 +66,10 @@ public sealed class RedisTicketStore(
     public ValueTask<StoredSession?> FindAsync(string key)
         => cache.GetOrReadAsync(CacheKey(key), key, this);
 
+    /// <summary>As <see cref="FindAsync"/>, with the stamp that tells whether it is still the session cached.</summary>
+    public ValueTask<Stamped<StoredSession>> FindStampedAsync(string key)
+        => cache.GetOrReadStampedAsync(CacheKey(key), key, this);
+
     public async Task RemoveAsync(string key)
     {
         await redis.GetDatabase().KeyDeleteAsync(keys.Session(key));

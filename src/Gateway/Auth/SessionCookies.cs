@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using WebexGateway.Configuration;
+using WebexGateway.Storage;
 
 namespace WebexGateway.Auth;
 
@@ -23,30 +24,42 @@ public sealed class SessionCookies(
     private readonly TimeSpan _absoluteLifetime = lifetime.Value.AbsoluteLifetime;
 
     /// <summary>Whose the request's session is, or null when the request has no valid session.</summary>
-    public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context)
+    public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context) => (await FindAsync(context)).Owner;
+
+    /// <summary>
+    /// Whose the request's session is and, when that was answered from the remembered cookie and the cached session,
+    /// until when that answer holds: the session's stamp, and the moment the cookie handler would first have to act.
+    /// </summary>
+    public async ValueTask<FoundSession> FindAsync(HttpContext context)
     {
         var options = cookies.Get(AuthExtensions.CookieScheme);
-        if (RememberedSessionIdOf(context, options) is { } sessionId)
+        if (RememberedOf(context, options) is { } remembered)
         {
-            var session = await sessions.FindAsync(sessionId);
+            var (session, stamp) = await sessions.FindStampedAsync(remembered.SessionId);
             if (session is null)
             {
                 // The handler would find no session either: logged out, or ended on another instance.
-                return null;
+                return default;
             }
 
-            if (!NeedsTheHandler(session, options.SlidingExpiration, time.GetUtcNow()))
+            var now = time.GetUtcNow();
+            if (!NeedsTheHandler(session, options.SlidingExpiration, now))
             {
-                return session.Owner;
+                var handlerDue = HandlerDue(session, options.SlidingExpiration);
+                var validBefore = Math.Min(stamp.ValidBefore, time.GetTimestamp() + Ticks(handlerDue - now));
+                return new FoundSession(session.Owner, remembered, stamp, validBefore);
             }
         }
         else if (CookieOf(context).Cookie is null)
         {
-            return null;
+            return default;
         }
 
-        return SessionOwner.Of((await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal);
+        return new FoundSession(SessionOwner.Of((await context.AuthenticateAsync(AuthExtensions.CookieScheme)).Principal), null, RecordStamp.None, 0);
     }
+
+    /// <summary>What this instance remembers of the request's session cookie, if it has decrypted that cookie before.</summary>
+    public RememberedCookie? RememberedOf(HttpContext context) => RememberedOf(context, cookies.Get(AuthExtensions.CookieScheme));
 
     /// <summary>The id of the request's session, as its cookie names it; null without a cookie of this gateway's.</summary>
     public string? SessionIdOf(HttpContext context)
@@ -55,11 +68,10 @@ public sealed class SessionCookies(
         return cookie is null ? null : options.TicketDataFormat.Unprotect(cookie)?.Principal.FindFirst(SessionIdClaim)?.Value;
     }
 
-    /// <summary>The session a request's cookie names, when this instance has decrypted that cookie before.</summary>
-    private static string? RememberedSessionIdOf(HttpContext context, CookieAuthenticationOptions options)
+    private static RememberedCookie? RememberedOf(HttpContext context, CookieAuthenticationOptions options)
         => options.TicketDataFormat is RememberedCookies remembered
            && SessionCookieHeader.TryRead(context.Request.Headers.Cookie, options.Cookie.Name!, out var cookie)
-            ? remembered.SessionIdOf(cookie)
+            ? remembered.Of(cookie)
             : null;
 
     private (CookieAuthenticationOptions Options, string? Cookie) CookieOf(HttpContext context)
@@ -89,4 +101,33 @@ public sealed class SessionCookies(
 
         return StoredSession.IsPastAbsoluteLifetime(session.SignedInAt, _absoluteLifetime, now);
     }
+
+    /// <summary>
+    /// The first moment <see cref="NeedsTheHandler"/> could be true, for a session it is not true of now: its end, the
+    /// middle of its idle time, the end of its absolute lifetime, whichever comes first.
+    /// </summary>
+    private DateTimeOffset HandlerDue(StoredSession session, bool sliding)
+    {
+        var due = session.SignedInAt!.Value + _absoluteLifetime;
+        if (session.ExpiresUtc is { } expires)
+        {
+            due = expires < due ? expires : due;
+            if (sliding && session.IssuedUtc is { } issued && session.AllowRefresh)
+            {
+                var middle = issued + ((expires - issued) / 2);
+                due = middle < due ? middle : due;
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>A span of time in <see cref="TimeProvider"/> timestamp units, never below zero.</summary>
+    private long Ticks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * time.TimestampFrequency);
 }
+
+/// <summary>
+/// A request's session owner (null without a valid session) and, when it was answered from the remembered cookie and the
+/// cached session, the cookie, the session's stamp and the timestamp before which that answer holds.
+/// </summary>
+public readonly record struct FoundSession(SessionOwner? Owner, RememberedCookie? Cookie, RecordStamp Stamp, long ValidBefore);

@@ -74,6 +74,10 @@ public sealed class GrantStore : IStoredRecords<Grant>
     public ValueTask<Grant?> GetAsync(string personId, CancellationToken cancellationToken = default)
         => _cache.GetOrReadAsync(CacheKey(personId), personId, this, cancellationToken);
 
+    /// <summary>As <see cref="GetAsync"/>, with the stamp that tells whether it is still the grant cached.</summary>
+    public ValueTask<Stamped<Grant>> GetStampedAsync(string personId, CancellationToken cancellationToken = default)
+        => _cache.GetOrReadStampedAsync(CacheKey(personId), personId, this, cancellationToken);
+
     /// <summary>The person's grant as Redis holds it now (another instance may have refreshed it); this instance keeps it.</summary>
     public async Task<Grant?> ReadAsync(string personId) => (await ReadStoredAsync(personId)).Grant;
 

@@ -10,8 +10,11 @@ public abstract record CallToken
     {
     }
 
-    /// <summary>The signed-in person's grant: refreshed and replayed when Webex answers 401.</summary>
-    public sealed record User(Grant Grant) : CallToken;
+    /// <summary>
+    /// The signed-in person's grant: refreshed and replayed when Webex answers 401. With its Authorization header when
+    /// the grant came with it.
+    /// </summary>
+    public sealed record User(Grant Grant, string? Authorization = null) : CallToken;
 
     /// <summary>A configured bot's token: never refreshed, never replayed; with the signed-in person, unless the route is public.</summary>
     public sealed record Bot(string Name, string AccessToken, string? PersonId = null) : CallToken;

@@ -44,13 +44,13 @@ public sealed class TokenReplayMiddleware(
 
     private Task CallAsync(HttpContext context, CallToken token) => token switch
     {
-        CallToken.User user => UserCallAsync(context, user.Grant),
+        CallToken.User user => UserCallAsync(context, user.Grant, user.Authorization),
         CallToken.Bot bot => BotCallAsync(context, bot),
         CallToken.Unavailable unavailable => unavailable.Refusal.ExecuteAsync(context),
         _ => Refuse.LoginRequired(context).ExecuteAsync(context),
     };
 
-    private async Task UserCallAsync(HttpContext context, Grant grant)
+    private async Task UserCallAsync(HttpContext context, Grant grant, string? authorization)
     {
         var replayable = await BufferBodyForReplayAsync(context.Request);
         if (!replayable && grant.AccessTokenExpiresWithin(_uploadRefreshWindow, time.GetUtcNow()))
@@ -61,6 +61,7 @@ public sealed class TokenReplayMiddleware(
             {
                 case CallToken.User refreshed:
                     grant = refreshed.Grant;
+                    authorization = refreshed.Authorization;
                     break;
                 case CallToken.Unavailable unavailable:
                     await unavailable.Refusal.ExecuteAsync(context);
@@ -71,7 +72,7 @@ public sealed class TokenReplayMiddleware(
             }
         }
 
-        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: replayable)
+        var call = new WebexCall(grant.AccessToken, holdBackUnauthorized: replayable, authorization)
         {
             PersonId = grant.PersonId,
             Caller = grant.PersonId,

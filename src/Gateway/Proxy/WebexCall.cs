@@ -1,10 +1,25 @@
+using WebexGateway.Grants;
+
 namespace WebexGateway.Proxy;
 
 /// <summary>What the replay middleware tells the transforms about one call on a Webex route.</summary>
-public sealed class WebexCall(string accessToken, bool holdBackUnauthorized)
+public sealed class WebexCall(string accessToken, bool holdBackUnauthorized, string? authorization = null)
 {
+    private string? _authorization = authorization;
+
     /// <summary>The Bearer; the request transform reads it on every attempt, so a replay carries the refreshed token.</summary>
-    public string AccessToken { get; set; } = accessToken;
+    public string AccessToken
+    {
+        get;
+        set
+        {
+            field = value;
+            _authorization = null;
+        }
+    } = accessToken;
+
+    /// <summary>The Authorization header of <see cref="AccessToken"/>: given with the call's grant, or made on first use.</summary>
+    public string Authorization => _authorization ??= BearerHeader.Of(AccessToken);
 
     /// <summary>
     /// Whether a 401 from Webex is kept from the client (its body not copied, the response not started) so the middleware

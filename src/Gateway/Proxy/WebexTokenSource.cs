@@ -32,16 +32,18 @@ public sealed class WebexTokenSource(
                 return BotToken(route);
             }
 
-            Grant? grant;
+            VerifiedGrant? verified;
             using (GatewayTelemetry.ActivitySource.StartActivity("grant.lookup"))
             {
-                grant = await signedIn.GetAsync(context);
+                verified = await signedIn.FindAsync(context);
             }
 
-            if (grant is null)
+            if (verified is null)
             {
                 return LoginRequired;
             }
+
+            var grant = verified.Grant;
 
             GatewayTelemetry.TagUser(context, grant.PersonId);
             if (route.Kind == RouteTokenKind.Bot)
@@ -51,7 +53,7 @@ public sealed class WebexTokenSource(
 
             return grant.AccessTokenExpiresWithin(webex.Value.RefreshBeforeExpiry, time.GetUtcNow())
                 ? await RefreshedAsync(grant, context.RequestAborted)
-                : new CallToken.User(grant);
+                : new CallToken.User(grant, verified.Authorization);
         }
         catch (Exception e) when (StoreUnavailableHandler.StoreErrorIn(e) is { } storeError)
         {

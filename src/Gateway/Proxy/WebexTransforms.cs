@@ -5,7 +5,6 @@ using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using WebexGateway.Configuration;
 using WebexGateway.Outbound;
-using WebexGateway.Storage;
 using WebexGateway.Telemetry;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -29,9 +28,6 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         HeaderNames.ProxyAuthenticate, "Proxy-Authentication-Info", HeaderNames.ProxyAuthorization, "Proxy-Features", "Proxy-Instruction",
         "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", HeaderNames.UpgradeInsecureRequests, HeaderNames.TE, HeaderNames.AltSvc,
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-
-    // Tokens change only when refreshed, every two weeks or so: few are ever made, so the memory rarely starts over.
-    private static readonly DerivedStrings Authorizations = new(static token => "Bearer " + token, capacity: 50_000);
 
     private readonly string _apiUrl = webex.Value.ApiUrl!;
     private readonly bool _propagateTraceContext = telemetry.Value.PropagateTraceContextToWebex;
@@ -113,17 +109,11 @@ public sealed class WebexTransforms(IOptions<WebexOptions> webex, IOptions<Telem
         }
 
         var call = context.HttpContext.Features.GetRequiredFeature<WebexCall>();
-        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, AuthorizationOf(call.AccessToken));
+        context.ProxyRequest.Headers.TryAddWithoutValidation(HeaderNames.Authorization, call.Authorization);
         context.ProxyRequest.RequestUri = new Uri(path.UrlOf(_apiUrl, context.HttpContext),
             new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
         return ValueTask.CompletedTask;
     }
-
-    /// <summary>
-    /// <c>Bearer &lt;token&gt;</c>, made once per token: a token is the same string on every call while its grant is
-    /// cached (or its bot configured).
-    /// </summary>
-    private static string AuthorizationOf(string accessToken) => Authorizations.Of(accessToken);
 
     /// <summary>
     /// The headers of the browser's request that Webex never sees: its credentials (the gateway's cookies, any

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -21,11 +22,18 @@ namespace WebexGateway.Storage;
 /// not trusted: it is marked stale at once and read again. An announced write also marks the entry stale whatever its
 /// time: FusionCache ignores one older than the entry, and a background reading kept just before the announcement
 /// arrived is newer (GetOrSet dates its entry from before the reading, so FusionCache judges that one right).
+/// Every change to an entry (write, delete, reading kept again, announcement) counts in its key's version after it took
+/// effect, and marking the whole cache stale counts in <see cref="_epoch"/>: a <see cref="RecordStamp"/> compares the two
+/// with what they were before the record was found, which is how a caller can hold on to a record without asking the
+/// cache again (<see cref="GetOrReadStampedAsync"/>).
 /// </remarks>
 public sealed class RecordCache
 {
     /// <summary>Readings made while announcements keep coming are tried this many times, then served as read.</summary>
     private const int Readings = 3;
+
+    /// <summary>Past this many keys' versions, they start over (and the epoch moves, so no stamp outlives them).</summary>
+    private const int VersionCapacity = 200_000;
 
     private readonly IFusionCache _cache;
     private readonly TimeProvider _time;
@@ -39,6 +47,8 @@ public sealed class RecordCache
 
     // What this instance may have missed is its own: a Clear without it would be published (FusionCache's tagging options).
     private readonly FusionCacheEntryOptions _thisInstanceOnly;
+    private readonly ConcurrentDictionary<string, RecordStamp.Counter> _versions = new(StringComparer.Ordinal);
+    private readonly RecordStamp.Counter _epoch = new();
     private long _announcements;
 
     public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
@@ -62,42 +72,68 @@ public sealed class RecordCache
     /// none yet.
     /// </summary>
     /// <remarks>
-    /// A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await, and
-    /// FusionCache's GetOrSet costs far more than a look-up even when it answers from memory. A record past the time to
-    /// read it again is served as it is while one reading runs in the background, so no call waits on Redis for a record
-    /// that has most likely not changed. An entry the cache would not serve (missing, past its lifetime, or marked stale
-    /// by an announcement or <see cref="SubscriptionWatch"/>) is read before it is served.
+    /// An entry the cache would not serve (missing, past its lifetime, or marked stale by an announcement or
+    /// <see cref="SubscriptionWatch"/>) is read before it is served.
     /// </remarks>
     public ValueTask<T?> GetOrReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken = default)
         where T : class
+        => Cached<T>(key) is { } held ? ValueTask.FromResult(Served(key, id, records, held).Value) : ReadAsync(key, id, records, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="GetOrReadAsync{T}"/>, with a stamp that tells, without asking the cache again, whether the record is
+    /// still the one cached. A record that had to be read first, or that is due to be read again, comes with a stamp that
+    /// holds for nothing: only a record the cache served as it was is worth holding on to.
+    /// </summary>
+    public async ValueTask<Stamped<T>> GetOrReadStampedAsync<T>(string key, string id, IStoredRecords<T> records,
+        CancellationToken cancellationToken = default)
+        where T : class
     {
-        var found = _cache.TryGet<Held<T>>(key, token: cancellationToken);
-        if (!found.HasValue)
+        // Read before the record: a change made after this is counted after it too.
+        var epoch = Volatile.Read(ref _epoch.Value);
+        var version = VersionOf(key);
+        var seen = Volatile.Read(ref version.Value);
+        if (Cached<T>(key) is not { } held)
         {
-            return ReadAsync(key, id, records, cancellationToken);
+            return new Stamped<T>(await ReadAsync(key, id, records, cancellationToken), RecordStamp.None);
         }
 
-        var held = found.Value;
+        Served(key, id, records, held);
+        return new Stamped<T>(held.Value, new RecordStamp(version, seen, _epoch, epoch, held.ReadAgainAt));
+    }
+
+    private Held<T>? Cached<T>(string key)
+        where T : class
+        => _cache.TryGet<Held<T>>(key) is { HasValue: true } found ? found.Value : null;
+
+    /// <summary>
+    /// A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await, and
+    /// FusionCache's GetOrSet costs far more than a look-up even when it answers from memory. A record past the time to
+    /// read it again is served as it is while one reading runs in the background, so no call waits on Redis for a record
+    /// that has most likely not changed.
+    /// </summary>
+    private Held<T> Served<T>(string key, string id, IStoredRecords<T> records, Held<T> held)
+        where T : class
+    {
         if (_time.GetTimestamp() >= held.ReadAgainAt && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
         {
             _ = ReadAgainAsync(key, id, records, held);
         }
 
-        return ValueTask.FromResult(held.Value);
+        return held;
     }
 
     /// <summary>What this instance just read from Redis itself, and the bytes it decoded: kept here, the others are not told.</summary>
     public ValueTask KeepAsync<T>(string key, T? value, byte[]? stored)
         where T : class
-        => _cache.SetAsync(key, Hold(value, stored));
+        => ChangeAsync(key, _cache.SetAsync(key, Hold(value, stored)));
 
     /// <summary>A record just written to Redis as <paramref name="stored"/>: kept here; the other instances drop their copy.</summary>
     public ValueTask WrittenAsync<T>(string key, T value, byte[] stored)
         where T : class
-        => _cache.SetAsync(key, Hold(value, stored), _tellOtherInstances);
+        => ChangeAsync(key, _cache.SetAsync(key, Hold(value, stored), _tellOtherInstances));
 
     /// <summary>A record just deleted from Redis: gone here and on every other instance.</summary>
-    public ValueTask DeletedAsync(string key) => _cache.RemoveAsync(key, _tellOtherInstances);
+    public ValueTask DeletedAsync(string key) => ChangeAsync(key, _cache.RemoveAsync(key, _tellOtherInstances));
 
     /// <summary>
     /// Marks every record stale, to be read before it is served again (fail-safe keeps them for a Redis outage): what this
@@ -106,7 +142,14 @@ public sealed class RecordCache
     public async ValueTask MarkAllStaleAsync()
     {
         Interlocked.Increment(ref _announcements);
-        await _cache.ClearAsync(allowFailSafe: true, _thisInstanceOnly);
+        try
+        {
+            await _cache.ClearAsync(allowFailSafe: true, _thisInstanceOnly);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _epoch.Value);
+        }
     }
 
     /// <summary>Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer.</summary>
@@ -123,7 +166,7 @@ public sealed class RecordCache
                 return held.Value;
             }
 
-            await _cache.ExpireAsync(key, token: cancellationToken);
+            await ChangeAsync(key, _cache.ExpireAsync(key, token: cancellationToken));
         }
     }
 
@@ -148,10 +191,17 @@ public sealed class RecordCache
 
             if (_cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
             {
-                await _cache.SetAsync(key, read);
-                if (Volatile.Read(ref _announcements) != heard)
+                try
                 {
-                    await _cache.ExpireAsync(key);
+                    await _cache.SetAsync(key, read);
+                    if (Volatile.Read(ref _announcements) != heard)
+                    {
+                        await _cache.ExpireAsync(key);
+                    }
+                }
+                finally
+                {
+                    Changed(key);
                 }
             }
         }
@@ -194,14 +244,63 @@ public sealed class RecordCache
 
     private static string Fingerprint(byte[] stored) => Convert.ToBase64String(SHA256.HashData(stored));
 
-    /// <summary>Counted before FusionCache acts on it; a write marks the entry stale whatever its time (a delete removes it).</summary>
+    /// <summary>
+    /// Counted before FusionCache acts on it; a write marks the entry stale whatever its time, and so does a delete until
+    /// FusionCache removes the entry, so that the key's version moves after the change, not before. Any other message
+    /// moves the epoch: what it changes is not known here.
+    /// </summary>
     private void Announced(BackplaneMessage message)
     {
         Interlocked.Increment(ref _announcements);
-        if (message.Action is BackplaneMessageAction.EntrySet or BackplaneMessageAction.EntryExpire
+        if (message.Action is BackplaneMessageAction.EntrySet or BackplaneMessageAction.EntryExpire or BackplaneMessageAction.EntryRemove
             && message.CacheKey is { } key && !key.StartsWith(InternalKeyPrefix, StringComparison.Ordinal))
         {
             _cache.Expire(key);
+            Changed(key);
+        }
+        else
+        {
+            Interlocked.Increment(ref _epoch.Value);
+        }
+    }
+
+    /// <summary>The version of <paramref name="key"/>'s entry, made when first asked for.</summary>
+    private RecordStamp.Counter VersionOf(string key)
+    {
+        if (_versions.TryGetValue(key, out var version))
+        {
+            return version;
+        }
+
+        if (_versions.Count >= VersionCapacity)
+        {
+            // Cleared first, then the epoch: a stamp taken with a version from before the clear saw the epoch before it too.
+            _versions.Clear();
+            Interlocked.Increment(ref _epoch.Value);
+        }
+
+        return _versions.GetOrAdd(key, static _ => new RecordStamp.Counter());
+    }
+
+    /// <summary>Counts <paramref name="change"/> to <paramref name="key"/>'s entry once it has taken effect, or failed.</summary>
+    private async ValueTask ChangeAsync(string key, ValueTask change)
+    {
+        try
+        {
+            await change;
+        }
+        finally
+        {
+            Changed(key);
+        }
+    }
+
+    /// <summary>Counts a change to <paramref name="key"/>'s entry, once it has taken effect. No version, no stamp to tell.</summary>
+    private void Changed(string key)
+    {
+        if (_versions.TryGetValue(key, out var version))
+        {
+            Interlocked.Increment(ref version.Value);
         }
     }
 

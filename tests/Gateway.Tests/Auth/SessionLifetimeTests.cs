@@ -1,8 +1,11 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WebexGateway.Auth;
+using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
+using ZiggyCreatures.Caching.Fusion;
 
 namespace WebexGateway.Tests.Auth;
 
@@ -77,6 +80,52 @@ public sealed class SessionLifetimeTests(RedisFixture redis, ITestOutputHelper o
         time.Advance(TimeSpan.FromMinutes(121));
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(me, csrf: true)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri(gateway.Address, "/auth/user"))).StatusCode);
+    }
+
+    /// <remarks>
+    /// From a cookie's third call on, its grant is answered from what the cookie remembers (<see cref="SignedInGrants"/>),
+    /// without the cookie handler or a cache look-up, while the cached records hold (a day here, so that only the
+    /// session's own times matter). The renewal past half the idle time must still come on time.
+    /// </remarks>
+    [Fact]
+    public async Task A_cookie_answered_from_memory_is_still_renewed_past_half_its_idle_time()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = new Dictionary<string, string?>(Lifetimes)
+        {
+            ["Redis:CacheLifetime"] = "01:00:00",
+            ["Redis:CacheLifetimeWhileSubscribed"] = "1.00:00:00",
+        };
+        var (gateway, browser) = await world.SignedInAsync(settings, time);
+        var watch = gateway.Services.GetRequiredService<SubscriptionWatch>();
+        for (var waited = 0; !watch.Hearing; waited++)
+        {
+            Assert.True(waited < 500, "the gateway never heard its subscription");
+            await Task.Delay(20);
+        }
+
+        var me = new Uri(gateway.Address, "/webex/v1/people/me");
+        for (var call = 0; call < 2; call++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(me, csrf: true)).StatusCode);
+        }
+
+        var lookUps = 0;
+        var fusion = gateway.Services.GetRequiredService<IFusionCache>();
+        fusion.Events.Memory.Hit += (_, _) => Interlocked.Increment(ref lookUps);
+        fusion.Events.Memory.Miss += (_, _) => Interlocked.Increment(ref lookUps);
+
+        time.Advance(TimeSpan.FromMinutes(59));
+        var early = await browser.GetAsync(me, csrf: true);
+        Assert.Equal(HttpStatusCode.OK, early.StatusCode);
+        Assert.False(early.Headers.Contains("Set-Cookie"), "a session short of half its idle time is not renewed");
+        Assert.Equal(0, Volatile.Read(ref lookUps)); // answered from the cookie's memory: what this test is about
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        var renewed = await browser.GetAsync(me, csrf: true);
+        Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
+        Assert.Contains(renewed.Headers.GetValues("Set-Cookie"), c => c.StartsWith($"{AuthExtensions.SessionCookieName}=", StringComparison.Ordinal));
     }
 
     [Fact]

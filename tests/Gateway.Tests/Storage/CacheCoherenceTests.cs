@@ -8,6 +8,7 @@ using WebexGateway.Grants;
 using WebexGateway.Storage;
 using WebexGateway.Tests.Infrastructure;
 using Xunit.Abstractions;
+using ZiggyCreatures.Caching.Fusion;
 
 namespace WebexGateway.Tests.Storage;
 
@@ -78,6 +79,116 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         Assert.Equal(0, world.Webex.TokenCalls);
         Assert.True(fromRequests.Count == 0,
             $"200 requests sent {fromRequests.Count} Redis commands (expected none), e.g.:\n{string.Join("\n", fromRequests.Take(12))}");
+    }
+
+    /// <remarks>
+    /// Counted with FusionCache's own events: every look-up of its memory level is a hit or a miss. A cookie's first call
+    /// goes through the cookie handler and its second reads the session and the grant from the cache; from then on the
+    /// grant is answered from what the cookie remembers (<see cref="SignedInGrants"/>), and the cache is not asked again
+    /// until the session or the grant changes.
+    /// </remarks>
+    [Fact]
+    public async Task Once_a_cookie_has_found_its_grant_its_next_200_calls_look_nothing_up_in_the_cache()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(LongCache);
+        await WaitUntilHearingAsync(gateway);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        for (var call = 0; call < 2; call++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        }
+
+        var lookUps = 0;
+        var fusion = gateway.Services.GetRequiredService<IFusionCache>();
+        fusion.Events.Memory.Hit += (_, _) => Interlocked.Increment(ref lookUps);
+        fusion.Events.Memory.Miss += (_, _) => Interlocked.Increment(ref lookUps);
+        world.Webex.Reset();
+        for (var call = 0; call < 200; call++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        }
+
+        Assert.Equal(0, Volatile.Read(ref lookUps));
+        var token = world.Webex.LastAccessTokenFor(world.Person.Id);
+        Assert.Equal(Enumerable.Repeat($"Bearer {token}", 200), world.Webex.Requests.Select(r => r.Headers["Authorization"]));
+
+        // The same cookie after a logout elsewhere in the gateway: the session's change ends what the cookie remembered.
+        using var tab = SameCookie(browser, gateway);
+        Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(gateway.Address, "/auth/logout"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tab.GetAsync(Api(gateway), csrf: true)).StatusCode);
+    }
+
+    /// <remarks>
+    /// A stamp is what lets a caller hold on to a record without asking the cache: it must stop holding as soon as the
+    /// record changes here (a write, a delete, a reading kept), when another instance announces a change, when the whole
+    /// cache is marked stale, and at the record's time to be read again.
+    /// </remarks>
+    [Fact]
+    public async Task A_records_stamp_holds_until_the_record_changes_here_or_elsewhere_or_is_due_to_be_read_again()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var a = world.AddGateway(LongCache);
+        var b = world.AddGateway(LongCache);
+        await WaitUntilHearingAsync(a, b);
+        var cache = a.Services.GetRequiredService<RecordCache>();
+        var elsewhere = b.Services.GetRequiredService<RecordCache>();
+        var time = a.Services.GetRequiredService<TimeProvider>();
+        var records = new ChangingRecords { Stored = "first" };
+        var key = $"{world.KeyPrefix}test:stamped";
+        static byte[] Bytes(string value) => System.Text.Encoding.UTF8.GetBytes(value);
+
+        async Task<RecordStamp> ServedAsync(string? expected)
+        {
+            var served = await cache.GetOrReadStampedAsync(key, "stamped", records);
+            if (!served.Stamp.Holds(time.GetTimestamp()))
+            {
+                // Read first: a stamp that holds for nothing. The next call finds it cached.
+                served = await cache.GetOrReadStampedAsync(key, "stamped", records);
+            }
+
+            Assert.Equal(expected, served.Value);
+            Assert.True(served.Stamp.Holds(time.GetTimestamp()), $"a stamp of the record cached as '{expected}' does not hold");
+            return served.Stamp;
+        }
+
+        var read = await cache.GetOrReadStampedAsync(key, "stamped", records);
+        Assert.Equal("first", read.Value);
+        Assert.False(read.Stamp.Holds(time.GetTimestamp()), "a record that had to be read came with a stamp that holds");
+
+        var stamp = await ServedAsync("first");
+        Assert.True((await ServedAsync("first")).Holds(time.GetTimestamp()));
+        Assert.True(stamp.Holds(time.GetTimestamp()), "another look-up ended the stamp");
+        var readAgainIn = TimeSpan.FromSeconds((stamp.ValidBefore - time.GetTimestamp()) / (double)time.TimestampFrequency);
+        Assert.InRange(readAgainIn, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(7)); // half to seven tenths of ten minutes
+        Assert.False(stamp.Holds(stamp.ValidBefore));
+
+        await cache.WrittenAsync(key, (object)"second", Bytes("second"));
+        Assert.False(stamp.Holds(time.GetTimestamp()), "a write here");
+        stamp = await ServedAsync("second");
+
+        await cache.KeepAsync(key, (object)"kept", Bytes("kept"));
+        Assert.False(stamp.Holds(time.GetTimestamp()), "a reading kept here");
+        stamp = await ServedAsync("kept");
+
+        await cache.DeletedAsync(key);
+        Assert.False(stamp.Holds(time.GetTimestamp()), "a delete here");
+        records.Stored = "third";
+        stamp = await ServedAsync("third");
+
+        records.Stored = "fourth";
+        await elsewhere.WrittenAsync(key, (object)"fourth", Bytes("fourth"));
+        await WaitForAsync(() => !stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "another instance's write ended the stamp");
+        stamp = await ServedAsync("fourth");
+
+        records.Stored = null;
+        await elsewhere.DeletedAsync(key);
+        await WaitForAsync(() => !stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "another instance's delete ended the stamp");
+        stamp = await ServedAsync(null);
+
+        await cache.MarkAllStaleAsync();
+        Assert.False(stamp.Holds(time.GetTimestamp()), "the whole cache marked stale");
     }
 
     [Fact]
