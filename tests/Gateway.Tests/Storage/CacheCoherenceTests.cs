@@ -199,7 +199,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         // The same cookie, kept where A's logout cannot delete it: the other tab, or whoever copied it.
         using var tab = SameCookie(browser, a);
         Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(a), csrf: true)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode); // B has it cached now
+        await RememberedOnAsync(tab, b);
 
         Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(HttpMethod.Post, new Uri(a.Address, "/auth/logout"))).StatusCode);
         var loggedOut = Stopwatch.StartNew();
@@ -213,7 +213,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         await using var world = await TestWorld.StartAsync(redis, output);
         var (a, b, browser) = await SignedInOnAOfTwoAsync(world);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(a), csrf: true)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(b), csrf: true)).StatusCode);
+        await RememberedOnAsync(browser, b);
         var oldToken = world.Webex.LastAccessTokenFor(world.Person.Id)!;
         world.Webex.ExpireAccessTokens();
         world.Webex.Reset();
@@ -249,7 +249,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         var browser = world.NewBrowser();
         await browser.SignInAsync(b.Address);
         using var tab = SameCookie(browser, b);
-        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        await RememberedOnAsync(tab, b);
         world.Webex.RevokeRefreshTokens();
 
         var onA = await browser.GetAsync(Api(a), csrf: true);
@@ -277,7 +277,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         await using var world = await TestWorld.StartAsync(redis, output);
         var (a, b, browser) = await SignedInOnAOfTwoAsync(world, bRedis: relay.ConnectionString);
         using var tab = SameCookie(browser, a);
-        Assert.Equal(HttpStatusCode.OK, (await tab.GetAsync(Api(b), csrf: true)).StatusCode);
+        await RememberedOnAsync(tab, b);
         var subscription = await SubscriptionUnderPrefixAsync(relay, world.KeyPrefix);
 
         relay.LoseMessagesOnSubscribedLinks();
@@ -792,6 +792,19 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     };
 
     private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
+
+    /// <summary>
+    /// Calls <paramref name="gateway"/> until it answers the cookie from what it remembers: the first call goes through the
+    /// cookie handler, the second finds the session and the grant in the cache and keeps the grant on the cookie
+    /// (<see cref="SignedInGrants"/>), the third is answered from it. What another instance changes must end that too.
+    /// </summary>
+    private static async Task RememberedOnAsync(Browser browser, GatewayHost gateway)
+    {
+        for (var call = 0; call < 3; call++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        }
+    }
 
     /// <summary>A second browser holding the first one's session cookie.</summary>
     private static Browser SameCookie(Browser browser, GatewayHost gateway)
