@@ -24,16 +24,17 @@ public sealed class SessionCookies(
     private readonly TimeSpan _absoluteLifetime = lifetime.Value.AbsoluteLifetime;
 
     /// <summary>Whose the request's session is, or null when the request has no valid session.</summary>
-    public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context) => (await FindAsync(context)).Owner;
+    public async ValueTask<SessionOwner?> OwnerAsync(HttpContext context) => (await FindAsync(context, RememberedOf(context))).Owner;
 
     /// <summary>
     /// Whose the request's session is and, when that was answered from the remembered cookie and the cached session,
     /// until when that answer holds: the session's stamp, and the moment the cookie handler would first have to act.
     /// </summary>
-    public async ValueTask<FoundSession> FindAsync(HttpContext context)
+    /// <param name="remembered">What <see cref="RememberedOf(HttpContext)"/> answered for this request.</param>
+    public async ValueTask<FoundSession> FindAsync(HttpContext context, RememberedCookie? remembered)
     {
         var options = cookies.Get(AuthExtensions.CookieScheme);
-        if (RememberedOf(context, options) is { } remembered)
+        if (remembered is not null)
         {
             var (session, stamp) = await sessions.FindStampedAsync(remembered.SessionId);
             if (session is null)

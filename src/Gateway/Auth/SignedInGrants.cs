@@ -28,7 +28,7 @@ public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants, T
             return known;
         }
 
-        var session = await sessions.FindAsync(context);
+        var session = await sessions.FindAsync(context, remembered);
         if (session.Owner is not { } owner)
         {
             return null;
