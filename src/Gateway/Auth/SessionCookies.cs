@@ -28,7 +28,7 @@ public sealed class SessionCookies(
 
     /// <summary>
     /// Whose the request's session is and, when that was answered from the remembered cookie and the cached session,
-    /// until when that answer holds: the session's stamp, and the moment the cookie handler would first have to act.
+    /// what that answer rests on: the session's stamp, and the moment the cookie handler would first have to act.
     /// </summary>
     /// <param name="remembered">What <see cref="RememberedOf(HttpContext)"/> answered for this request.</param>
     public async ValueTask<FoundSession> FindAsync(HttpContext context, RememberedCookie? remembered)
@@ -47,8 +47,7 @@ public sealed class SessionCookies(
             if (!NeedsTheHandler(session, options.SlidingExpiration, now))
             {
                 var handlerDue = HandlerDue(session, options.SlidingExpiration);
-                var validBefore = Math.Min(stamp.ValidBefore, time.GetTimestamp() + Ticks(handlerDue - now));
-                return new FoundSession(session.Owner, remembered, stamp, validBefore);
+                return new FoundSession(session.Owner, remembered, stamp, time.GetTimestamp() + Ticks(handlerDue - now));
             }
         }
         else if (CookieOf(context).Cookie is null)
@@ -129,6 +128,6 @@ public sealed class SessionCookies(
 
 /// <summary>
 /// A request's session owner (null without a valid session) and, when it was answered from the remembered cookie and the
-/// cached session, the cookie, the session's stamp and the timestamp before which that answer holds.
+/// cached session, the cookie, the session's stamp and the timestamp before which the cookie handler has nothing to do.
 /// </summary>
 public readonly record struct FoundSession(SessionOwner? Owner, RememberedCookie? Cookie, RecordStamp Stamp, long ValidBefore);

@@ -40,7 +40,7 @@ public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants, T
             return null;
         }
 
-        var verified = new VerifiedGrant(grant, session.Stamp, stamp, Math.Min(session.ValidBefore, stamp.ValidBefore));
+        var verified = new VerifiedGrant(grant, session.Stamp, stamp, session.ValidBefore);
         if (session.Cookie is { } cookie)
         {
             cookie.Grant = verified;
@@ -52,8 +52,8 @@ public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants, T
 
 /// <summary>
 /// A grant found to be the one a session cookie's calls carry, and what that finding rests on: the cached session and
-/// grant it was decided from, as they were, and a time before which neither needs reading again nor the session any
-/// work of the cookie handler.
+/// grant it was decided from, as they were (their stamps, which also end when either is due to be read again), and a time
+/// before which the session needs no work of the cookie handler.
 /// </summary>
 public sealed class VerifiedGrant(Grant grant, RecordStamp session, RecordStamp grantStamp, long validBefore)
 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -26,6 +27,11 @@ namespace WebexGateway.Storage;
 /// effect, and marking the whole cache stale counts in <see cref="_epoch"/>: a <see cref="RecordStamp"/> compares the two
 /// with what they were before the record was found, which is how a caller can hold on to a record without asking the
 /// cache again (<see cref="GetOrReadStampedAsync"/>).
+/// A record read again and found unchanged is not cached anew: its times move on in place, and what holds on to it goes
+/// on holding. With many sessions, replacing every record each time it is read again made new objects the garbage
+/// collector had to carry into its older generations, a cost every call felt. So a record's lifetime here is its own
+/// (<see cref="Held{T}"/>), and FusionCache's entry lives long enough for it to be read again unchanged several times
+/// (<see cref="EntryOptions"/>).
 /// </remarks>
 public sealed class RecordCache
 {
@@ -35,9 +41,15 @@ public sealed class RecordCache
     /// <summary>Past this many keys' versions, they start over (and the epoch moves, so no stamp outlives them).</summary>
     private const int VersionCapacity = 200_000;
 
+    /// <summary>After the store failed to answer, a record served from memory is served without asking again for this long.</summary>
+    private static readonly TimeSpan ServedStaleFor = TimeSpan.FromSeconds(10);
+
     private readonly IFusionCache _cache;
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
+    private readonly long _memoryFallback;
+    private readonly long _keepFor;
+    private readonly long _entryLife;
 
     /// <summary>The prefix of FusionCache's own keys (tagging, Clear): its announcements are FusionCache's to act on.</summary>
     private static readonly string InternalKeyPrefix = new FusionCacheOptions().InternalStrings.TagCacheKeyPrefix;
@@ -51,11 +63,38 @@ public sealed class RecordCache
     private readonly RecordStamp.Counter _epoch = new();
     private long _announcements;
 
+    /// <summary>
+    /// FusionCache's options for every entry. Its entry outlives the record's own lifetime, so that a record read again
+    /// unchanged can stay where it is; FusionCache's fail-safe keeps it through an outage, for no longer than
+    /// <c>Redis:MemoryFallback</c> after it was last read (<see cref="ReadAsync{T}"/>).
+    /// </summary>
+    public static FusionCacheEntryOptions EntryOptions(RedisOptions redis) => new()
+    {
+        Duration = EntryLife(redis),
+        IsFailSafeEnabled = redis.MemoryFallback > TimeSpan.Zero,
+        FailSafeMaxDuration = EntryLife(redis),
+        FailSafeThrottleDuration = ServedStaleFor,
+        // A hung Redis costs a request 100 ms when a stale record can answer it.
+        FactorySoftTimeout = TimeSpan.FromMilliseconds(100),
+        // Reads are not news: only writes and deletes go to the other instances.
+        SkipBackplaneNotifications = true,
+    };
+
+    /// <summary>What must be left of an entry for its record to be kept in it once more: its lifetime, and the fail-safe after it.</summary>
+    private static TimeSpan KeepFor(RedisOptions redis)
+        => redis.MemoryFallback > redis.SubscribedCacheLifetime ? redis.MemoryFallback : redis.SubscribedCacheLifetime;
+
+    /// <summary>Long enough for a record read again every half lifetime or so to stay in its entry about five times.</summary>
+    private static TimeSpan EntryLife(RedisOptions redis) => KeepFor(redis) + (redis.SubscribedCacheLifetime * 3);
+
     public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
     {
         _cache = cache;
         _time = time;
         _lifetime = options.Value.SubscribedCacheLifetime;
+        _memoryFallback = Ticks(options.Value.MemoryFallback);
+        _keepFor = Ticks(KeepFor(options.Value));
+        _entryLife = Ticks(EntryLife(options.Value));
 
         // Runs before FusionCache acts on the message (FusionCacheOptions.EnableSyncEventHandlersExecution).
         cache.Events.Backplane.MessageReceived += (_, e) => Announced(e.Message);
@@ -72,7 +111,7 @@ public sealed class RecordCache
     /// none yet.
     /// </summary>
     /// <remarks>
-    /// An entry the cache would not serve (missing, past its lifetime, or marked stale by an announcement or
+    /// A record the cache would not serve (missing, past its lifetime, or marked stale by an announcement or
     /// <see cref="SubscriptionWatch"/>) is read before it is served.
     /// </remarks>
     public ValueTask<T?> GetOrReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken = default)
@@ -98,12 +137,21 @@ public sealed class RecordCache
         }
 
         Served(key, id, records, held);
-        return new Stamped<T>(held.Value, new RecordStamp(version, seen, _epoch, epoch, held.ReadAgainAt));
+        return new Stamped<T>(held.Value, new RecordStamp(version, seen, _epoch, epoch, held));
     }
 
+    /// <summary>The record cached for <paramref name="key"/>, unless it is past its lifetime (and not being served through an outage).</summary>
     private Held<T>? Cached<T>(string key)
         where T : class
-        => _cache.TryGet<Held<T>>(key) is { HasValue: true } found ? found.Value : null;
+    {
+        if (_cache.TryGet<Held<T>>(key) is not { HasValue: true } found)
+        {
+            return null;
+        }
+
+        var now = _time.GetTimestamp();
+        return now < found.Value.ExpiresAt || now < Volatile.Read(ref found.Value.ServedStaleUntil) ? found.Value : null;
+    }
 
     /// <summary>
     /// A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await, and
@@ -114,7 +162,7 @@ public sealed class RecordCache
     private Held<T> Served<T>(string key, string id, IStoredRecords<T> records, Held<T> held)
         where T : class
     {
-        if (_time.GetTimestamp() >= held.ReadAgainAt && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
+        if (_time.GetTimestamp() >= Volatile.Read(ref held.ReadAgainAt) && Interlocked.Exchange(ref held.ReadingAgain, 1) == 0)
         {
             _ = ReadAgainAsync(key, id, records, held);
         }
@@ -152,15 +200,57 @@ public sealed class RecordCache
         }
     }
 
-    /// <summary>Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer.</summary>
+    /// <summary>
+    /// Read under FusionCache's lock for the key, or served in fail-safe while Redis cannot answer, if it was last read
+    /// within <c>Redis:MemoryFallback</c>.
+    /// </summary>
     private async ValueTask<T?> ReadAsync<T>(string key, string id, IStoredRecords<T> records, CancellationToken cancellationToken)
         where T : class
     {
         for (var reading = 1; ; reading++)
         {
             var heard = Volatile.Read(ref _announcements);
+            var read = false;
+            Exception? failure = null;
             var held = await _cache.GetOrSetAsync<Held<T>>(key, async (context, _) =>
-                await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null), token: cancellationToken);
+            {
+                read = true;
+                try
+                {
+                    return await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                    throw;
+                }
+            }, token: cancellationToken);
+
+            var now = _time.GetTimestamp();
+            if (now >= held.ExpiresAt)
+            {
+                if (!read && reading < Readings)
+                {
+                    // Past its lifetime here, not yet to FusionCache, which must be told before it reads.
+                    ExpireIfStill(key, held);
+                    continue;
+                }
+
+                if (read)
+                {
+                    // Served by FusionCache's fail-safe: the store failed, or has not answered in time.
+                    var servedUntil = Volatile.Read(ref held.ConfirmedAt) + _memoryFallback;
+                    if (now >= servedUntil)
+                    {
+                        ExceptionDispatchInfo.Capture(failure ?? new RedisTimeoutException(CommandFlags.None,
+                            "The store did not answer in time, and the record was read longer ago than Redis:MemoryFallback.",
+                            CommandStatus.Unknown)).Throw();
+                    }
+
+                    Volatile.Write(ref held.ServedStaleUntil, Math.Min(now + Ticks(ServedStaleFor), servedUntil));
+                }
+            }
+
             if (Volatile.Read(ref _announcements) == heard || reading == Readings)
             {
                 return held.Value;
@@ -170,10 +260,21 @@ public sealed class RecordCache
         }
     }
 
+    /// <summary>Marks <paramref name="key"/>'s entry stale, unless it no longer holds <paramref name="held"/>.</summary>
+    private void ExpireIfStill<T>(string key, Held<T> held)
+        where T : class
+    {
+        if (_cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
+        {
+            _cache.Expire(key);
+        }
+    }
+
     /// <summary>
     /// The background reading of a record past its time to be read again. Kept only if the entry is still the one it
-    /// started from: a write, a delete or an announcement meanwhile wins. A failed reading leaves the entry as it is, to
-    /// be read before it is served once its lifetime ends.
+    /// started from: a write, a delete or an announcement meanwhile wins. Found unchanged, the record stays where it is
+    /// and only its times move on, for as long as its entry lasts. A failed reading leaves the entry as it is, to be read
+    /// before it is served once its lifetime ends.
     /// </summary>
     private async Task ReadAgainAsync<T>(string key, string id, IStoredRecords<T> records, Held<T> held)
         where T : class
@@ -181,16 +282,26 @@ public sealed class RecordCache
         try
         {
             var heard = Volatile.Read(ref _announcements);
+            var version = VersionOf(key);
+            var seen = Volatile.Read(ref version.Value);
             var read = await ReadStoredAsync(id, records, held);
-            if (Volatile.Read(ref _announcements) != heard)
+            if (Volatile.Read(ref _announcements) != heard || Volatile.Read(ref version.Value) != seen)
             {
-                // Perhaps read before a write it was then announced: a later call reads it again.
+                // Perhaps read before a write it was then announced, or made here: a later call reads it again.
                 Volatile.Write(ref held.ReadingAgain, 0);
                 return;
             }
 
             if (_cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
             {
+                var at = _time.GetTimestamp();
+                if (read.Fingerprint == held.Fingerprint && at + _keepFor <= held.KeptUntil)
+                {
+                    Confirm(held, at);
+                    Volatile.Write(ref held.ReadingAgain, 0);
+                    return;
+                }
+
                 try
                 {
                     await _cache.SetAsync(key, read);
@@ -228,19 +339,39 @@ public sealed class RecordCache
         var bytes = (byte[])stored!;
         var fingerprint = Fingerprint(bytes);
         var value = known is { Value: not null } && known.Fingerprint == fingerprint ? known.Value : await records.DecodeAsync(id, bytes);
-        return new Held<T>(value, fingerprint, ReadAgainAt());
+        return Holding(value, fingerprint);
     }
 
     private Held<T> Hold<T>(T? value, byte[]? stored)
         where T : class
-        => new(value, stored is null ? null : Fingerprint(stored), ReadAgainAt());
+        => Holding(value, stored is null ? null : Fingerprint(stored));
+
+    /// <summary>A record just read or written, in a new entry.</summary>
+    private Held<T> Holding<T>(T? value, string? fingerprint)
+        where T : class
+    {
+        var now = _time.GetTimestamp();
+        var held = new Held<T>(value, fingerprint, keptUntil: now + _entryLife);
+        Confirm(held, now);
+        return held;
+    }
 
     /// <summary>
-    /// Between half and seven tenths of the lifetime, drawn for each record so that records read together are not read
-    /// again together; always before the entry's own end (three quarters of the lifetime at the earliest).
+    /// The record's times from a reading at <paramref name="now"/>: read again between half and seven tenths of the
+    /// lifetime, and its end between three quarters of it and all of it, both drawn for each record so that records read
+    /// together are not read again together, and the time to read it again always comes first. Its end moves first: what
+    /// finds the time to read it again moved also finds the record still alive.
     /// </summary>
-    private long ReadAgainAt()
-        => _time.GetTimestamp() + (long)(_lifetime.TotalSeconds * (0.5 + (Random.Shared.NextDouble() * 0.2)) * _time.TimestampFrequency);
+    private void Confirm(HeldRecord held, long now)
+    {
+        var lifetime = _lifetime.TotalSeconds * _time.TimestampFrequency;
+        Volatile.Write(ref held.ConfirmedAt, now);
+        Volatile.Write(ref held.ExpiresAt, now + (long)(lifetime * (0.75 + (Random.Shared.NextDouble() * 0.25))));
+        Volatile.Write(ref held.ReadAgainAt, now + (long)(lifetime * (0.5 + (Random.Shared.NextDouble() * 0.2))));
+    }
+
+    /// <summary>A span of time in <see cref="TimeProvider"/> timestamp units.</summary>
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private static string Fingerprint(byte[] stored) => Convert.ToBase64String(SHA256.HashData(stored));
 
@@ -304,16 +435,30 @@ public sealed class RecordCache
         }
     }
 
-    /// <summary>A record as cached: with the fingerprint of the bytes it was decoded from, and when to read it again.</summary>
-    private sealed class Held<T>(T? value, string? fingerprint, long readAgainAt)
-        where T : class
+    /// <summary>
+    /// A cached record's times (<see cref="TimeProvider"/> timestamps), which move on in place each time it is read again
+    /// unchanged: when it was last read, when to read it again (<see cref="RecordStamp.Due"/>), when it is no longer served
+    /// without reading it first, and until when its FusionCache entry surely lasts.
+    /// </summary>
+    private abstract class HeldRecord(long keptUntil) : RecordStamp.Due
     {
+        public long ConfirmedAt;
+        public long ExpiresAt;
+
+        /// <summary>Set when FusionCache's fail-safe served it: served as it is until then, with no reading.</summary>
+        public long ServedStaleUntil;
+
         public int ReadingAgain;
 
+        public long KeptUntil { get; } = keptUntil;
+    }
+
+    /// <summary>A record as cached, with the fingerprint of the bytes it was decoded from.</summary>
+    private sealed class Held<T>(T? value, string? fingerprint, long keptUntil) : HeldRecord(keptUntil)
+        where T : class
+    {
         public T? Value { get; } = value;
 
         public string? Fingerprint { get; } = fingerprint;
-
-        public long ReadAgainAt { get; } = readAgainAt;
     }
 }

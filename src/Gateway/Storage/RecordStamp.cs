@@ -2,8 +2,9 @@ namespace WebexGateway.Storage;
 
 /// <summary>
 /// Whether a record <see cref="RecordCache"/> served is still the one it holds, told without asking it again: the
-/// version of the record's key and the cache's epoch are what they were when it was found, and the time to read it again
-/// (which comes before the entry's own end) has not come. A caller that holds on to a record checks this on every use.
+/// version of the record's key and the cache's epoch are what they were when it was found, and the record's time to be
+/// read again (which comes before its own end, and moves on each time it is read again unchanged) has not come. A caller
+/// that holds on to a record checks this on every use.
 /// </summary>
 public readonly struct RecordStamp
 {
@@ -14,24 +15,31 @@ public readonly struct RecordStamp
     private readonly long _versionSeen;
     private readonly Counter? _epoch;
     private readonly long _epochSeen;
+    private readonly Due? _due;
 
-    internal RecordStamp(Counter version, long versionSeen, Counter epoch, long epochSeen, long readAgainAt)
+    internal RecordStamp(Counter version, long versionSeen, Counter epoch, long epochSeen, Due due)
     {
         _version = version;
         _versionSeen = versionSeen;
         _epoch = epoch;
         _epochSeen = epochSeen;
-        ValidBefore = readAgainAt;
+        _due = due;
     }
 
-    /// <summary>The <see cref="TimeProvider"/> timestamp from which the record must be asked for again.</summary>
-    public long ValidBefore { get; }
+    /// <summary>The <see cref="TimeProvider"/> timestamp from which the record must be asked for again, as it is now.</summary>
+    public long ValidBefore => _due is null ? 0 : Volatile.Read(ref _due.ReadAgainAt);
 
     /// <summary>True while nothing has changed the record since it was found, and <paramref name="timestamp"/> is before <see cref="ValidBefore"/>.</summary>
     public bool Holds(long timestamp) =>
         timestamp < ValidBefore
-        && _version is not null && Volatile.Read(ref _version.Value) == _versionSeen
+        && Volatile.Read(ref _version!.Value) == _versionSeen
         && Volatile.Read(ref _epoch!.Value) == _epochSeen;
+
+    /// <summary>When a cached record is due to be read again: later each time a reading finds it unchanged.</summary>
+    internal class Due
+    {
+        public long ReadAgainAt;
+    }
 
     /// <summary>A count of changes, moved only after each change took effect.</summary>
     internal sealed class Counter

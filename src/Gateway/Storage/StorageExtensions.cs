@@ -60,21 +60,7 @@ public static class StorageExtensions
                 options.WaitForInitialBackplaneSubscribe = false;
                 // RecordCache counts each announcement before FusionCache acts on it.
                 options.EnableSyncEventHandlersExecution = true;
-                options.DefaultEntryOptions = new FusionCacheEntryOptions
-                {
-                    // Entries read together (at start-up, after the cache was marked stale) would otherwise all be read
-                    // again together, one lifetime later and every lifetime after: a burst of reads that the calls
-                    // waiting on them feel. Each lifetime is drawn between three quarters of the lifetime and all of it.
-                    Duration = redis.SubscribedCacheLifetime * 0.75,
-                    JitterMaxDuration = redis.SubscribedCacheLifetime * 0.25,
-                    IsFailSafeEnabled = redis.MemoryFallback > TimeSpan.Zero,
-                    FailSafeMaxDuration = redis.MemoryFallback > TimeSpan.Zero ? redis.MemoryFallback : redis.CacheLifetime,
-                    FailSafeThrottleDuration = TimeSpan.FromSeconds(10),
-                    // A hung Redis costs a request 100 ms when a stale record can answer it.
-                    FactorySoftTimeout = TimeSpan.FromMilliseconds(100),
-                    // Reads are not news: only writes and deletes go to the other instances (RecordCache).
-                    SkipBackplaneNotifications = true,
-                };
+                options.DefaultEntryOptions = RecordCache.EntryOptions(redis);
             })
             .WithPostSetup((sp, cache) =>
             {

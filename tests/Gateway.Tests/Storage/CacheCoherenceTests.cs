@@ -520,6 +520,60 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     }
 
     /// <remarks>
+    /// A record read again and found unchanged stays in its FusionCache entry, and its time to be read again moves on in
+    /// place: a stamp taken before goes on holding once the reading is done, with nothing set in the cache. Replacing
+    /// every record each time it is read again is what made the garbage collector's work grow with the number of sessions.
+    /// Changed in the store, it is replaced, and the stamp ends.
+    /// </remarks>
+    [Fact]
+    public async Task A_record_read_again_unchanged_stays_in_its_entry_and_its_stamp_holds_again_until_it_changes()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(Lifetimes("00:00:02"));
+        await WaitUntilHearingAsync(gateway);
+        var cache = gateway.Services.GetRequiredService<RecordCache>();
+        var time = gateway.Services.GetRequiredService<TimeProvider>();
+        var records = new ChangingRecords { Stored = "same" };
+        var key = $"{world.KeyPrefix}test:unchanged";
+        await cache.GetOrReadAsync(key, "unchanged", records);
+        var stamp = (await cache.GetOrReadStampedAsync(key, "unchanged", records)).Stamp;
+        Assert.True(stamp.Holds(time.GetTimestamp()));
+        var sets = 0;
+        gateway.Services.GetRequiredService<IFusionCache>().Events.Memory.Set += (_, e) =>
+        {
+            if (e.Key == key)
+            {
+                Interlocked.Increment(ref sets);
+            }
+        };
+
+        async Task ServeUntilFetchedAsync(int fetches, string expected)
+        {
+            var clock = Stopwatch.StartNew();
+            while (records.Fetches < fetches)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"not read again within {clock.Elapsed.TotalSeconds:F1} s");
+                Assert.Equal(expected, await cache.GetOrReadAsync(key, "unchanged", records));
+                await Task.Delay(20);
+            }
+        }
+
+        // Read again twice, each time between half and seven tenths of the 2 s lifetime after the last reading.
+        await ServeUntilFetchedAsync(2, "same");
+        await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "the stamp holds again after the first reading");
+        await ServeUntilFetchedAsync(3, "same");
+        await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "the stamp holds again after the second reading");
+        Assert.Equal(0, Volatile.Read(ref sets));
+
+        records.Stored = "changed";
+        await ServeUntilFetchedAsync(4, "same");
+        await WaitForAsync(async () => (string?)await cache.GetOrReadAsync(key, "unchanged", records) == "changed", TimeSpan.FromSeconds(1),
+            "the changed record is served once read");
+        Assert.False(stamp.Holds(time.GetTimestamp()), "the stamp of the record as it was still holds");
+        Assert.Equal(1, Volatile.Read(ref sets));
+    }
+
+    /// <remarks>
     /// Redis answers A's reading of a record, then B deletes the record, and B's announcement reaches A while A's answer is
     /// still on its way. Kept as it was read, the deleted record would be served by A until it is read again, minutes
     /// later; A reads it again instead, before it answers.
@@ -752,6 +806,51 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         var after = await world.Redis.DumpAsync(world.KeyPrefix);
         Assert.All(keys, key => Assert.Contains(key, after.Keys));
         Assert.Equal(0, world.Webex.RefreshCalls);
+    }
+
+    /// <remarks>
+    /// Through an outage a record is served from memory for <c>Redis:MemoryFallback</c> (3 s here) after it was last read,
+    /// and then the call is a 503, not served on: a record read again unchanged keeps its entry, so the window is counted
+    /// from the reading, not from when the entry was made. Redis back, the same cookie is answered again.
+    /// </remarks>
+    [Fact]
+    public async Task Through_an_outage_a_record_is_served_from_memory_for_the_memory_fallback_after_its_last_reading_then_503()
+    {
+        var settings = Lifetimes("00:00:01");
+        settings["Redis:MemoryFallback"] = "00:00:03";
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(settings, redis: relay.ConnectionString);
+        await WaitUntilHearingAsync(gateway);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        // Long enough for the session and the grant to be read again, unchanged, several times.
+        var calls = Stopwatch.StartNew();
+        while (calls.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+            await Task.Delay(50);
+        }
+
+        relay.CutOff();
+        var outage = Stopwatch.StartNew();
+        var statuses = new List<(TimeSpan At, HttpStatusCode Status)>();
+        while (outage.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            statuses.Add((outage.Elapsed, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode));
+            await Task.Delay(100);
+        }
+
+        output.WriteLine(string.Join(", ", statuses.Select(s => $"{s.At.TotalSeconds:F1} s {(int)s.Status}")));
+        // Read at most one lifetime before the outage: served for at least two seconds of it.
+        Assert.All(statuses.Where(s => s.At < TimeSpan.FromSeconds(1.9)), s => Assert.Equal(HttpStatusCode.OK, s.Status));
+        var first503 = statuses.FirstOrDefault(s => s.Status == HttpStatusCode.ServiceUnavailable);
+        Assert.True(first503.At > TimeSpan.Zero && first503.At < TimeSpan.FromSeconds(4.5), "no 503 within 4.5 s of a 3 s memory fallback");
+        Assert.All(statuses.Where(s => s.At > first503.At), s => Assert.Equal(HttpStatusCode.ServiceUnavailable, s.Status));
+
+        relay.Restore();
+        await WaitForAsync(async () => (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the same cookie is answered once Redis is back");
     }
 
     /// <summary>
