@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using WebexGateway.Configuration;
+using WebexGateway.Telemetry;
 using ZiggyCreatures.Caching.Fusion;
 using ZiggyCreatures.Caching.Fusion.Backplane;
 
@@ -46,6 +47,7 @@ public sealed class RecordCache
 
     private readonly IFusionCache _cache;
     private readonly TimeProvider _time;
+    private readonly ILogger<RecordCache> _logger;
     private readonly TimeSpan _lifetime;
     private readonly long _memoryFallback;
     private readonly long _keepFor;
@@ -87,10 +89,11 @@ public sealed class RecordCache
     /// <summary>Long enough for a record read again every half lifetime or so to stay in its entry about five times.</summary>
     private static TimeSpan EntryLife(RedisOptions redis) => KeepFor(redis) + (redis.SubscribedCacheLifetime * 3);
 
-    public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time)
+    public RecordCache(IFusionCache cache, IOptions<RedisOptions> options, TimeProvider time, ILogger<RecordCache> logger)
     {
         _cache = cache;
         _time = time;
+        _logger = logger;
         _lifetime = options.Value.SubscribedCacheLifetime;
         _memoryFallback = Ticks(options.Value.MemoryFallback);
         _keepFor = Ticks(KeepFor(options.Value));
@@ -211,13 +214,14 @@ public sealed class RecordCache
         {
             var heard = Volatile.Read(ref _announcements);
             var read = false;
+            Held<T>? made = null;
             Exception? failure = null;
             var held = await _cache.GetOrSetAsync<Held<T>>(key, async (context, _) =>
             {
                 read = true;
                 try
                 {
-                    return await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null);
+                    return made = await ReadStoredAsync(id, records, context.HasStaleValue ? context.StaleValue.Value : null);
                 }
                 catch (Exception e)
                 {
@@ -227,28 +231,25 @@ public sealed class RecordCache
             }, token: cancellationToken);
 
             var now = _time.GetTimestamp();
-            if (now >= held.ExpiresAt)
+            if (read && !ReferenceEquals(held, made))
             {
-                if (!read && reading < Readings)
+                // Served by FusionCache's fail-safe: the store failed, or has not answered in time.
+                var servedUntil = Volatile.Read(ref held.ConfirmedAt) + _memoryFallback;
+                if (now >= servedUntil)
                 {
-                    // Past its lifetime here, not yet to FusionCache, which must be told before it reads.
-                    ExpireIfStill(key, held);
-                    continue;
+                    ExceptionDispatchInfo.Capture(failure ?? new RedisTimeoutException(CommandFlags.None,
+                        "The store did not answer in time, and the record was read longer ago than Redis:MemoryFallback.",
+                        CommandStatus.Unknown)).Throw();
                 }
 
-                if (read)
-                {
-                    // Served by FusionCache's fail-safe: the store failed, or has not answered in time.
-                    var servedUntil = Volatile.Read(ref held.ConfirmedAt) + _memoryFallback;
-                    if (now >= servedUntil)
-                    {
-                        ExceptionDispatchInfo.Capture(failure ?? new RedisTimeoutException(CommandFlags.None,
-                            "The store did not answer in time, and the record was read longer ago than Redis:MemoryFallback.",
-                            CommandStatus.Unknown)).Throw();
-                    }
-
-                    Volatile.Write(ref held.ServedStaleUntil, Math.Min(now + Ticks(ServedStaleFor), servedUntil));
-                }
+                Volatile.Write(ref held.ServedStaleUntil, Math.Min(now + Ticks(ServedStaleFor), servedUntil));
+                Log.ServedFromMemory(_logger, KindOf(key), failure is null ? "the store did not answer in time" : "the store did not answer");
+            }
+            else if (!read && now >= held.ExpiresAt && reading < Readings)
+            {
+                // Past its lifetime here, not yet to FusionCache, which must be told before it reads.
+                ExpireIfStill(key, held);
+                continue;
             }
 
             if (Volatile.Read(ref _announcements) == heard || reading == Readings)
@@ -259,6 +260,9 @@ public sealed class RecordCache
             await ChangeAsync(key, _cache.ExpireAsync(key, token: cancellationToken));
         }
     }
+
+    /// <summary>What a key's record is, as the log and the metrics name it.</summary>
+    public static string KindOf(string key) => key.StartsWith("grant:", StringComparison.Ordinal) ? "grant" : "session";
 
     /// <summary>Marks <paramref name="key"/>'s entry stale, unless it no longer holds <paramref name="held"/>.</summary>
     private void ExpireIfStill<T>(string key, Held<T> held)

@@ -64,14 +64,9 @@ public static class StorageExtensions
             })
             .WithPostSetup((sp, cache) =>
             {
+                // Every failed reading counts; whether the record was then served from memory is RecordCache's to log.
                 var metrics = sp.GetRequiredService<GatewayMetrics>();
-                var logger = sp.GetRequiredService<ILogger<RecordCache>>();
-                cache.Events.FailSafeActivate += (_, e) =>
-                {
-                    var kind = e.Key.StartsWith("grant:", StringComparison.Ordinal) ? "grant" : "session";
-                    metrics.RedisError($"read_{kind}");
-                    Log.ServedFromMemory(logger, kind, "the store did not answer");
-                };
+                cache.Events.FailSafeActivate += (_, e) => metrics.RedisError($"read_{RecordCache.KindOf(e.Key)}");
             })
             .WithBackplane(sp => new RedisBackplane(
                 Options.Create(new RedisBackplaneOptions

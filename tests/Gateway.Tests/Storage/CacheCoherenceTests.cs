@@ -834,10 +834,12 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
 
         relay.CutOff();
         var outage = Stopwatch.StartNew();
-        var statuses = new List<(TimeSpan At, HttpStatusCode Status)>();
+        var statuses = new List<(TimeSpan At, HttpStatusCode Status, int ServedLogged)>();
+        int ServedLogged() => gateway.Logs.Count(line => line.Contains("read recently from memory", StringComparison.Ordinal));
         while (outage.Elapsed < TimeSpan.FromSeconds(6))
         {
-            statuses.Add((outage.Elapsed, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode));
+            var status = (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode;
+            statuses.Add((outage.Elapsed, status, ServedLogged()));
             await Task.Delay(100);
         }
 
@@ -847,6 +849,9 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         var first503 = statuses.FirstOrDefault(s => s.Status == HttpStatusCode.ServiceUnavailable);
         Assert.True(first503.At > TimeSpan.Zero && first503.At < TimeSpan.FromSeconds(4.5), "no 503 within 4.5 s of a 3 s memory fallback");
         Assert.All(statuses.Where(s => s.At > first503.At), s => Assert.Equal(HttpStatusCode.ServiceUnavailable, s.Status));
+        // Logged while served from memory (event 14), and not once the calls are refused.
+        Assert.True(first503.ServedLogged > 0, "serving from memory was not logged");
+        Assert.Equal(first503.ServedLogged, statuses[^1].ServedLogged);
 
         relay.Restore();
         await WaitForAsync(async () => (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode == HttpStatusCode.OK,
