@@ -209,6 +209,78 @@ public sealed partial class RoomsTests
         Assert.Equal("Still moderated", (await Harness.JsonAsync(byAda)).GetProperty("title").GetString());
     }
 
+    /// <remarks>
+    /// Webex's DELETE /rooms/{roomId}: 204; the room, its memberships and its messages are gone for every member (404
+    /// after). A member who does not moderate a locked room only leaves it, against accidental deletion; a room that is
+    /// not the caller's is 404 and is not touched.
+    /// </remarks>
+    [Fact]
+    public async Task Delete_EndsTheRoomForEveryMember_ButANonModeratorOfALockedRoomOnlyLeavesIt()
+    {
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(2));
+        var bob = h.State.People[1];
+        var carol = h.State.People[2];
+        var ada = await h.SignInForAccessTokenAsync();
+        var bobToken = await h.SignInForAccessTokenAsync(bob.Email);
+        var carolToken = await h.SignInForAccessTokenAsync(carol.Email);
+
+        async Task<(string Id, string Path)> RoomWithBobAsync(bool locked)
+        {
+            using var created = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", ada, JsonContent.Create(new { title = "To delete", isLocked = locked }));
+            var id = (await Harness.JsonAsync(created)).GetProperty("id").GetString()!;
+            using var added = await h.ApiAsync(HttpMethod.Post, "/v1/memberships", ada, JsonContent.Create(new { roomId = id, personId = bob.Id }));
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+            using var said = await h.ApiAsync(HttpMethod.Post, "/v1/messages", bobToken, JsonContent.Create(new { roomId = id, text = "hello" }));
+            Assert.Equal(HttpStatusCode.OK, said.StatusCode);
+            return (id, "/v1/rooms/" + Uri.EscapeDataString(id));
+        }
+
+        var (openId, open) = await RoomWithBobAsync(locked: false);
+        using (var byCarol = await h.ApiAsync(HttpMethod.Delete, open, carolToken))
+        {
+            await Harness.AssertWebexErrorAsync(byCarol, HttpStatusCode.NotFound);
+        }
+
+        using (var byBob = await h.ApiAsync(HttpMethod.Delete, open, bobToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, byBob.StatusCode);
+        }
+
+        foreach (var token in new[] { ada, bobToken })
+        {
+            using var get = await h.ApiAsync(HttpMethod.Get, open, token);
+            await Harness.AssertWebexErrorAsync(get, HttpStatusCode.NotFound);
+            using var messages = await h.ApiAsync(HttpMethod.Get, "/v1/messages?roomId=" + Uri.EscapeDataString(openId), token);
+            await Harness.AssertWebexErrorAsync(messages, HttpStatusCode.NotFound);
+        }
+
+        var (_, locked) = await RoomWithBobAsync(locked: true);
+        using (var byBob = await h.ApiAsync(HttpMethod.Delete, locked, bobToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, byBob.StatusCode);
+        }
+
+        using (var forBob = await h.ApiAsync(HttpMethod.Get, locked, bobToken))
+        {
+            await Harness.AssertWebexErrorAsync(forBob, HttpStatusCode.NotFound);
+        }
+
+        using (var forAda = await h.ApiAsync(HttpMethod.Get, locked, ada))
+        {
+            Assert.Equal(HttpStatusCode.OK, forAda.StatusCode);
+        }
+
+        using (var byAda = await h.ApiAsync(HttpMethod.Delete, locked, ada))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, byAda.StatusCode);
+        }
+
+        using (var gone = await h.ApiAsync(HttpMethod.Get, locked, ada))
+        {
+            await Harness.AssertWebexErrorAsync(gone, HttpStatusCode.NotFound);
+        }
+    }
+
     [Theory]
     [InlineData("{}", HttpStatusCode.BadRequest)]
     [InlineData("""{"title":""}""", HttpStatusCode.BadRequest)]

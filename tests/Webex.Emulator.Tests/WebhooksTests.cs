@@ -387,6 +387,33 @@ public sealed class WebhooksTests
     }
 
     [Fact]
+    public async Task DeletingARoom_TellsEveryMemberThatEachMembershipEnded()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var h = await Harness.StartAsync(o => o.AddGeneratedPeople(1));
+        var bob = h.State.People[1];
+        var ada = await SignInAsync(h);
+        var bobToken = await SignInAsync(h, bob.Email);
+        using var created = await h.ApiAsync(HttpMethod.Post, "/v1/rooms", ada, JsonContent.Create(new { title = "To delete" }));
+        var roomId = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        await AddMemberAsync(h, ada, roomId, bob.Id);
+        var adaDeleted = await CreateIdAsync(h, ada, receiver.Target("/ada").ToString(), resource: "memberships", @event: "deleted");
+        var bobDeleted = await CreateIdAsync(h, bobToken, receiver.Target("/bob").ToString(), resource: "memberships", @event: "deleted");
+
+        using var deleted = await h.ApiAsync(HttpMethod.Delete, "/v1/rooms/" + Uri.EscapeDataString(roomId), ada);
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        foreach (var webhook in new[] { adaDeleted, bobDeleted })
+        {
+            var ended = (await h.State.WaitForWebhookDeliveriesAsync(webhook, 2))
+                .Select(d => JsonDocument.Parse(d.Body).RootElement.GetProperty("data"))
+                .ToList();
+            Assert.All(ended, data => Assert.Equal(roomId, data.GetProperty("roomId").GetString()));
+            Assert.Equal(new[] { bob.Id, h.State.Person.Id }.Order(), ended.Select(data => data.GetProperty("personId").GetString()).Order());
+        }
+    }
+
+    [Fact]
     public async Task MembershipEvents_GoToEveryMember_AndToThePersonRemoved()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -14,7 +14,8 @@ internal static class RoomsEndpoints
         .Map(HttpMethods.Get, "v1/rooms", ListAsync)
         .Map(HttpMethods.Post, "v1/rooms", CreateAsync)
         .Map(HttpMethods.Get, "v1/rooms/{}", GetAsync)
-        .Map(HttpMethods.Put, "v1/rooms/{}", UpdateAsync);
+        .Map(HttpMethods.Put, "v1/rooms/{}", UpdateAsync)
+        .Map(HttpMethods.Delete, "v1/rooms/{}", DeleteAsync);
 
     private static async Task ListAsync(RequestContext r)
     {
@@ -111,6 +112,28 @@ internal static class RoomsEndpoints
 
         Publish(r, "updated", room);
         await WebexJson.WriteAsync(r.Http, StatusCodes.Status200OK, room);
+    }
+
+    /// <summary>
+    /// 204 whether the room was deleted or, for a member who does not moderate a locked room, only left: Webex answers
+    /// both alike. Every membership it ended is announced to the room's members before (the rooms resource has no
+    /// deleted event).
+    /// </summary>
+    private static Task DeleteAsync(RequestContext r)
+    {
+        if (r.State.Data.DeleteRoom(r.Me.Id, r.Args[0], out _, out var ended, out var membersBefore) is null)
+        {
+            return WebexErrors.NotFoundAsync(r.Http, "Could not find a room with provided ID.");
+        }
+
+        foreach (var membership in ended)
+        {
+            r.State.Deliverer.Publish(new WebhookEvent(
+                "memberships", "deleted", r.Me.Id, membership.RoomId, membership.RoomType, membership.PersonId, membership.PersonEmail, membership, membersBefore));
+        }
+
+        r.Http.Response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
     }
 
     private sealed record RoomFields(string Title, bool? IsLocked, bool? IsPublic, string? Description, bool? IsAnnouncementOnly);

@@ -172,6 +172,50 @@ internal sealed class WebexData
         }
     }
 
+    /// <summary>
+    /// Deletes a room of the member's, its memberships and its messages, when the member may: every member of an unlocked
+    /// room, a moderator of a locked one. As Webex does against accidental deletion, any other member only leaves it
+    /// (<paramref name="left"/>). Null when the room is not the member's. The memberships it ended come with it, and the
+    /// room's members before.
+    /// </summary>
+    public WebexRoom? DeleteRoom(string memberId, string id, out bool left, out IReadOnlyList<WebexMembership> ended,
+        out IReadOnlyList<string> membersBefore)
+    {
+        lock (_gate)
+        {
+            left = false;
+            ended = [];
+            membersBefore = [];
+            if (!_rooms.TryGetValue(id, out var room) || !IsMembersRoom(memberId, id))
+            {
+                return null;
+            }
+
+            var members = _membersByRoom[id];
+            membersBefore = members.Keys.ToArray();
+            left = room.IsLocked && !members[memberId].IsModerator;
+            ended = left ? [members[memberId]] : members.Values.ToArray();
+            foreach (var membership in ended)
+            {
+                members.Remove(membership.PersonId);
+                _memberships.Remove(membership.Id);
+                _roomIdsByMember[membership.PersonId].Remove(id);
+            }
+
+            if (!left)
+            {
+                _rooms.Remove(id);
+                _membersByRoom.Remove(id);
+                foreach (var message in _messages.Values.Where(m => m.RoomId == id).ToArray())
+                {
+                    _messages.Remove(message.Id);
+                }
+            }
+
+            return room;
+        }
+    }
+
     public WebexPerson? FindPersonByEmail(string email)
     {
         lock (_gate)
