@@ -40,6 +40,13 @@ public sealed class SignedInGrants(SessionCookies sessions, GrantStore grants, T
             return null;
         }
 
+        if (remembered?.Grant is { } same && same.RestsOn(grant, session.Stamp, stamp))
+        {
+            // Found again only because a record it rests on fell due to be read again: nothing changed, and a new finding
+            // on a long-lived cookie would be garbage the collector carries into its older generations.
+            return same;
+        }
+
         var verified = new VerifiedGrant(grant, session.Stamp, stamp, session.ValidBefore);
         if (session.Cookie is { } cookie)
         {
@@ -63,4 +70,11 @@ public sealed class VerifiedGrant(Grant grant, RecordStamp session, RecordStamp 
     public string Authorization { get; } = BearerHeader.Of(grant.AccessToken);
 
     public bool Holds(long timestamp) => timestamp < validBefore && session.Holds(timestamp) && grantStamp.Holds(timestamp);
+
+    /// <summary>
+    /// True when this finding rests on <paramref name="found"/> as cached with the same stamps: the cached session and
+    /// grant have not changed since, and the cookie handler's time, which depends only on the session, is the same.
+    /// </summary>
+    public bool RestsOn(Grant found, RecordStamp sessionNow, RecordStamp grantNow)
+        => ReferenceEquals(Grant, found) && session.IsSameAs(sessionNow) && grantStamp.IsSameAs(grantNow);
 }

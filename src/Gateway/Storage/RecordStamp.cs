@@ -35,6 +35,16 @@ public readonly struct RecordStamp
         && Volatile.Read(ref _version!.Value) == _versionSeen
         && Volatile.Read(ref _epoch!.Value) == _epochSeen;
 
+    /// <summary>
+    /// True when <paramref name="other"/> was taken from the same cached record, at the same version and epoch: both hold,
+    /// or end, together. A stamp that holds for nothing is the same as none.
+    /// </summary>
+    public bool IsSameAs(RecordStamp other)
+        => _due is not null
+           && ReferenceEquals(_due, other._due)
+           && ReferenceEquals(_version, other._version) && _versionSeen == other._versionSeen
+           && ReferenceEquals(_epoch, other._epoch) && _epochSeen == other._epochSeen;
+
     /// <summary>When a cached record is due to be read again: later each time a reading finds it unchanged.</summary>
     internal class Due
     {

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using WebexGateway.Auth;
 using WebexGateway.Grants;
 using WebexGateway.Storage;
@@ -571,6 +573,49 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
             "the changed record is served once read");
         Assert.False(stamp.Holds(time.GetTimestamp()), "the stamp of the record as it was still holds");
         Assert.Equal(1, Volatile.Read(ref sets));
+    }
+
+    /// <remarks>
+    /// The grant a cookie's calls carry is found again when the session or the grant it rests on falls due to be read
+    /// again. Found unchanged, the cookie keeps the finding it had (<see cref="VerifiedGrant"/>): with many sessions, a new
+    /// one on every long-lived cookie at each reading was garbage the collector had to carry into its older generations, and
+    /// the calls' p99 felt it. Changed, the cookie gets a new one.
+    /// </remarks>
+    [Fact]
+    public async Task A_cookie_keeps_the_grant_it_found_while_the_records_it_rests_on_are_read_again_unchanged()
+    {
+        using var relay = RedisRelay.Start(redis.ConnectionString);
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(Lifetimes("00:00:02"), redis: relay.ConnectionString);
+        await WaitUntilHearingAsync(gateway);
+        var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+        await RememberedOnAsync(browser, gateway);
+        var cookies = gateway.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(AuthExtensions.CookieScheme);
+        var remembered = Assert.IsType<RememberedCookies>(cookies.TicketDataFormat).Of(browser.SessionCookie(gateway.Address));
+        var found = remembered?.Grant;
+        Assert.NotNull(found);
+        var grantKey = $"{world.KeyPrefix}grant:{world.Person.Id}";
+        int GrantReadings() => relay.Commands.Count(c => c.Name.Equals("GET", StringComparison.OrdinalIgnoreCase) && c.Arguments.Contains(grantKey));
+
+        // Read again at least twice, each time between half and seven tenths of the 2 s lifetime after the last reading.
+        var before = GrantReadings();
+        var clock = Stopwatch.StartNew();
+        while (GrantReadings() < before + 2)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the grant was read again {GrantReadings() - before} times in {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        Assert.Same(found, remembered!.Grant);
+
+        // A refresh changes the grant.
+        world.Webex.ExpireAccessTokens();
+        await RememberedOnAsync(browser, gateway);
+        Assert.NotSame(found, remembered.Grant);
+        Assert.NotEqual(found!.Authorization, remembered.Grant!.Authorization);
     }
 
     /// <remarks>
