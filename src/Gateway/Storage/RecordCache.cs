@@ -31,8 +31,8 @@ namespace WebexGateway.Storage;
 /// A record read again and found unchanged is not cached anew: its times move on in place, and what holds on to it goes
 /// on holding. With many sessions, replacing every record each time it is read again made new objects the garbage
 /// collector had to carry into its older generations, a cost every call felt. So a record's lifetime here is its own
-/// (<see cref="Held{T}"/>), and FusionCache's entry lives long enough for it to be read again unchanged several times
-/// (<see cref="EntryOptions"/>).
+/// (<see cref="Held{T}"/>), FusionCache's entry lives long enough for it to be read again unchanged several times
+/// (<see cref="EntryOptions"/>), and then the same record is set in a new entry.
 /// </remarks>
 public sealed class RecordCache
 {
@@ -299,10 +299,9 @@ public sealed class RecordCache
             if (_cache.TryGet<Held<T>>(key) is { HasValue: true } now && ReferenceEquals(now.Value, held))
             {
                 var at = _time.GetTimestamp();
-                if (read.Fingerprint == held.Fingerprint && at + _keepFor <= held.KeptUntil)
+                if (read.Fingerprint == held.Fingerprint)
                 {
-                    Confirm(held, at);
-                    Volatile.Write(ref held.ReadingAgain, 0);
+                    await KeepUnchangedAsync(key, held, at, heard);
                     return;
                 }
 
@@ -323,6 +322,34 @@ public sealed class RecordCache
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             // Left as it is: once its lifetime ends it is read before it is served, in fail-safe if Redis is still down.
+        }
+    }
+
+    /// <summary>
+    /// A record read again and found unchanged: its times move on in place. When its FusionCache entry would end too soon
+    /// after, the same record is set in a new entry: what holds on to it goes on holding, and nothing new is made for the
+    /// collector to carry into its older generations.
+    /// </summary>
+    private async Task KeepUnchangedAsync<T>(string key, Held<T> held, long at, long heard)
+        where T : class
+    {
+        try
+        {
+            Confirm(held, at);
+            if (at + _keepFor > Volatile.Read(ref held.KeptUntil))
+            {
+                Volatile.Write(ref held.KeptUntil, at + _entryLife);
+                await _cache.SetAsync(key, held);
+                if (Volatile.Read(ref _announcements) != heard)
+                {
+                    // Perhaps set over an announced write's mark: marked stale again, and what holds on to it must look again.
+                    await ChangeAsync(key, _cache.ExpireAsync(key));
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref held.ReadingAgain, 0);
         }
     }
 
@@ -454,7 +481,8 @@ public sealed class RecordCache
 
         public int ReadingAgain;
 
-        public long KeptUntil { get; } = keptUntil;
+        /// <summary>Until when its FusionCache entry surely lasts; later once it is set in a new one.</summary>
+        public long KeptUntil = keptUntil;
     }
 
     /// <summary>A record as cached, with the fingerprint of the bytes it was decoded from.</summary>

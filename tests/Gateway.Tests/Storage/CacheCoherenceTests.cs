@@ -576,6 +576,46 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     }
 
     /// <remarks>
+    /// A record read again unchanged stays in its FusionCache entry for three lifetimes (1 s here) more than the longer of
+    /// its lifetime and <c>Redis:MemoryFallback</c>; read again unchanged once less than that longer one is left of the
+    /// entry, it is set in a new entry as the same record, and what holds on to it goes on holding.
+    /// </remarks>
+    [Fact]
+    public async Task A_record_read_again_unchanged_when_its_entry_nears_its_end_is_set_in_a_new_one_as_the_same_record()
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(Lifetimes("00:00:01"));
+        await WaitUntilHearingAsync(gateway);
+        var cache = gateway.Services.GetRequiredService<RecordCache>();
+        var time = gateway.Services.GetRequiredService<TimeProvider>();
+        var records = new ChangingRecords { Stored = "same" };
+        var key = $"{world.KeyPrefix}test:renewed";
+        var first = await cache.GetOrReadAsync(key, "renewed", records);
+        var stamp = (await cache.GetOrReadStampedAsync(key, "renewed", records)).Stamp;
+        var sets = 0;
+        gateway.Services.GetRequiredService<IFusionCache>().Events.Memory.Set += (_, e) =>
+        {
+            if (e.Key == key)
+            {
+                Interlocked.Increment(ref sets);
+            }
+        };
+
+        var clock = Stopwatch.StartNew();
+        while (Volatile.Read(ref sets) == 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"not set in a new entry within {clock.Elapsed.TotalSeconds:F1} s ({records.Fetches} readings)");
+            Assert.Same(first, await cache.GetOrReadAsync(key, "renewed", records));
+            await Task.Delay(20);
+        }
+
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(8));
+        await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1.5), "the stamp holds again once the record is in its new entry");
+        Assert.Same(first, await cache.GetOrReadAsync(key, "renewed", records));
+        Assert.Equal(1, Volatile.Read(ref sets));
+    }
+
+    /// <remarks>
     /// The grant a cookie's calls carry is found again when the session or the grant it rests on falls due to be read
     /// again. Found unchanged, the cookie keeps the finding it had (<see cref="VerifiedGrant"/>): with many sessions, a new
     /// one on every long-lived cookie at each reading was garbage the collector had to carry into its older generations, and
