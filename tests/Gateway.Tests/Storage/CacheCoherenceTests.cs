@@ -540,14 +540,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         await cache.GetOrReadAsync(key, "unchanged", records);
         var stamp = (await cache.GetOrReadStampedAsync(key, "unchanged", records)).Stamp;
         Assert.True(stamp.Holds(time.GetTimestamp()));
-        var sets = 0;
-        gateway.Services.GetRequiredService<IFusionCache>().Events.Memory.Set += (_, e) =>
-        {
-            if (e.Key == key)
-            {
-                Interlocked.Increment(ref sets);
-            }
-        };
+        var sets = SetsOf(gateway, key);
 
         async Task ServeUntilFetchedAsync(int fetches, string expected)
         {
@@ -565,14 +558,14 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "the stamp holds again after the first reading");
         await ServeUntilFetchedAsync(3, "same");
         await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1), "the stamp holds again after the second reading");
-        Assert.Equal(0, Volatile.Read(ref sets));
+        Assert.Equal(0, sets());
 
         records.Stored = "changed";
         await ServeUntilFetchedAsync(4, "same");
         await WaitForAsync(async () => (string?)await cache.GetOrReadAsync(key, "unchanged", records) == "changed", TimeSpan.FromSeconds(1),
             "the changed record is served once read");
         Assert.False(stamp.Holds(time.GetTimestamp()), "the stamp of the record as it was still holds");
-        Assert.Equal(1, Volatile.Read(ref sets));
+        Assert.Equal(1, sets());
     }
 
     /// <remarks>
@@ -592,17 +585,10 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         var key = $"{world.KeyPrefix}test:renewed";
         var first = await cache.GetOrReadAsync(key, "renewed", records);
         var stamp = (await cache.GetOrReadStampedAsync(key, "renewed", records)).Stamp;
-        var sets = 0;
-        gateway.Services.GetRequiredService<IFusionCache>().Events.Memory.Set += (_, e) =>
-        {
-            if (e.Key == key)
-            {
-                Interlocked.Increment(ref sets);
-            }
-        };
+        var sets = SetsOf(gateway, key);
 
         var clock = Stopwatch.StartNew();
-        while (Volatile.Read(ref sets) == 0)
+        while (sets() == 0)
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"not set in a new entry within {clock.Elapsed.TotalSeconds:F1} s ({records.Fetches} readings)");
             Assert.Same(first, await cache.GetOrReadAsync(key, "renewed", records));
@@ -612,7 +598,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(8));
         await WaitForAsync(() => stamp.Holds(time.GetTimestamp()), TimeSpan.FromSeconds(1.5), "the stamp holds again once the record is in its new entry");
         Assert.Same(first, await cache.GetOrReadAsync(key, "renewed", records));
-        Assert.Equal(1, Volatile.Read(ref sets));
+        Assert.Equal(1, sets());
     }
 
     /// <remarks>
@@ -981,6 +967,20 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     };
 
     private static Uri Api(GatewayHost gateway) => new(gateway.Address, "/webex/v1/people/me");
+
+    /// <summary>How many times, from now on, <paramref name="gateway"/>'s FusionCache sets <paramref name="key"/> in memory.</summary>
+    private static Func<int> SetsOf(GatewayHost gateway, string key)
+    {
+        var sets = 0;
+        gateway.Services.GetRequiredService<IFusionCache>().Events.Memory.Set += (_, e) =>
+        {
+            if (e.Key == key)
+            {
+                Interlocked.Increment(ref sets);
+            }
+        };
+        return () => Volatile.Read(ref sets);
+    }
 
     /// <summary>
     /// Calls <paramref name="gateway"/> until it answers the cookie from what it remembers: the first call goes through the
