@@ -60,7 +60,7 @@ public sealed class RedisTicketStore(
         }
     }
 
-    public async Task<AuthenticationTicket?> RetrieveAsync(string key) => (await FindAsync(key))?.Ticket;
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key) => (await FindAsync(key))?.ReadTicket();
 
     /// <summary>The session, from memory once this instance has read it: what a signed-in call asks.</summary>
     public ValueTask<StoredSession?> FindAsync(string key)
@@ -100,8 +100,7 @@ public sealed class RedisTicketStore(
     {
         try
         {
-            using var reader = new SharedStringReader(new MemoryStream(_protector.CreateProtector(id).Unprotect(stored)));
-            return Task.FromResult(TicketSerializer.Default.Read(reader) is { } ticket ? new StoredSession(ticket) : null);
+            return Task.FromResult(StoredSession.Read(_protector.CreateProtector(id).Unprotect(stored)));
         }
         catch (CryptographicException e)
         {
@@ -112,11 +111,12 @@ public sealed class RedisTicketStore(
 
     private async Task WriteAsync(string key, AuthenticationTicket ticket, When when)
     {
-        var payload = _protector.CreateProtector(key).Protect(TicketSerializer.Default.Serialize(ticket));
+        var serialized = TicketSerializer.Default.Serialize(ticket);
+        var payload = _protector.CreateProtector(key).Protect(serialized);
         var expiry = (ticket.Properties.ExpiresUtc ?? time.GetUtcNow() + FallbackLifetime) - time.GetUtcNow();
         if (await redis.GetDatabase().StringSetAsync(keys.Session(key), payload, expiry > TimeSpan.Zero ? expiry : TimeSpan.FromSeconds(1), when))
         {
-            await cache.WrittenAsync(CacheKey(key), new StoredSession(ticket), payload);
+            await cache.WrittenAsync(CacheKey(key), new StoredSession(serialized, ticket), payload);
         }
         else
         {
