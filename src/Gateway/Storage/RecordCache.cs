@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -368,17 +369,17 @@ public sealed class RecordCache
         }
 
         var bytes = (byte[])stored!;
-        var fingerprint = Fingerprint(bytes);
+        var fingerprint = Fingerprint.Of(bytes);
         var value = known is { Value: not null } && known.Fingerprint == fingerprint ? known.Value : await records.DecodeAsync(id, bytes);
         return Holding(value, fingerprint);
     }
 
     private Held<T> Hold<T>(T? value, byte[]? stored)
         where T : class
-        => Holding(value, stored is null ? null : Fingerprint(stored));
+        => Holding(value, stored is null ? null : Fingerprint.Of(stored));
 
     /// <summary>A record just read or written, in a new entry.</summary>
-    private Held<T> Holding<T>(T? value, string? fingerprint)
+    private Held<T> Holding<T>(T? value, Fingerprint? fingerprint)
         where T : class
     {
         var now = _time.GetTimestamp();
@@ -404,7 +405,6 @@ public sealed class RecordCache
     /// <summary>A span of time in <see cref="TimeProvider"/> timestamp units.</summary>
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    private static string Fingerprint(byte[] stored) => Convert.ToBase64String(SHA256.HashData(stored));
 
     /// <summary>
     /// Counted before FusionCache acts on it; a write marks the entry stale whatever its time, and so does a delete until
@@ -486,11 +486,22 @@ public sealed class RecordCache
     }
 
     /// <summary>A record as cached, with the fingerprint of the bytes it was decoded from.</summary>
-    private sealed class Held<T>(T? value, string? fingerprint, long keptUntil) : HeldRecord(keptUntil)
+    private sealed class Held<T>(T? value, Fingerprint? fingerprint, long keptUntil) : HeldRecord(keptUntil)
         where T : class
     {
         public T? Value { get; } = value;
 
-        public string? Fingerprint { get; } = fingerprint;
+        public Fingerprint? Fingerprint { get; } = fingerprint;
+    }
+
+    /// <summary>A SHA-256 of a record's stored bytes, held in the record's entry: as text it was one more object a record.</summary>
+    private readonly record struct Fingerprint(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static Fingerprint Of(byte[] stored)
+        {
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(stored, hash);
+            return MemoryMarshal.Read<Fingerprint>(hash);
+        }
     }
 }
