@@ -11,8 +11,8 @@ namespace WebexGateway.Auth;
 /// <remarks>
 /// The handler asks only on a cookie's first call on an instance and when the session is due for its work, while the
 /// cache holds every session for as long as it is in use. Decoded, a ticket is a principal, its identity and claims, a
-/// dictionary per claim and one of properties: about 1.5 KB and a dozen objects in the collector's oldest generation,
-/// five times its bytes.
+/// dictionary per claim and one of properties: about 1.5 KB in two dozen objects that the collector carries into its
+/// oldest generation.
 /// </remarks>
 public sealed class StoredSession
 {

@@ -405,7 +405,6 @@ public sealed class RecordCache
     /// <summary>A span of time in <see cref="TimeProvider"/> timestamp units.</summary>
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-
     /// <summary>
     /// Counted before FusionCache acts on it; a write marks the entry stale whatever its time, and so does a delete until
     /// FusionCache removes the entry, so that the key's version moves after the change, not before. Any other message
