@@ -53,7 +53,8 @@ public static class ServiceDefaults
         // OTEL_TRACES_SAMPLER_ARG say, parent-based by default.
         var exportsTraces = otlpEndpoint
             || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
-        if (exportsTraces || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]))
+        var recordsTraces = exportsTraces || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_TRACES_SAMPLER"]);
+        if (recordsTraces)
         {
             builder.Services.PostConfigure<TelemetryOptions>(options => options.RecordsTraces = true);
             otel.WithTracing(tracing => tracing
@@ -69,6 +70,8 @@ public static class ServiceDefaults
                 })
                 .AddRedisInstrumentation());
         }
+
+        HostingActivity.TurnOffWhereUnread(builder.Logging, builder.Configuration, recordsTraces, telemetry.PropagateTraceContextToWebex);
 
         // OTLP only where a collector is configured; without one nothing leaves the process.
         if (otlpEndpoint)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -97,6 +98,31 @@ public sealed class TelemetryTests(RedisFixture redis, ITestOutputHelper output)
 
         var received = Assert.Single(world.Webex.Requests);
         Assert.StartsWith($"00-{incoming}-", received.Headers["traceparent"]);
+    }
+
+    // ASP.NET Core starts an Activity for each request when this logger is on at all. gateway.json leaves its request lines
+    // off (Microsoft.AspNetCore at Warning): it is turned off unless spans are recorded, trace context goes to Webex, or
+    // the configuration asks for those lines.
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData("Logging:LogLevel:Default", "Warning", false)]
+    [InlineData("OTEL_TRACES_SAMPLER", "parentbased_always_on", true)]
+    [InlineData("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces", true)]
+    [InlineData("Telemetry:PropagateTraceContextToWebex", "true", true)]
+    [InlineData("Logging:LogLevel:" + HostingActivity.Category, "Information", true)]
+    [InlineData("Logging:LogLevel:Microsoft.AspNetCore", "Debug", true)]
+    [InlineData("Logging:Console:LogLevel:Default", "Information", true)]
+    public async Task A_request_gets_an_activity_from_the_hosting_layer_only_when_something_reads_it(string? key, string? value, bool started)
+    {
+        await using var world = await TestWorld.StartAsync(redis, output);
+        var gateway = world.AddGateway(key is null ? null : new Dictionary<string, string?> { [key] = value });
+        using var browser = world.NewBrowser();
+        await browser.SignInAsync(gateway.Address);
+
+        var hosting = gateway.Services.GetRequiredService<ILoggerFactory>().CreateLogger(HostingActivity.Category);
+
+        Assert.Equal(started, hosting.IsEnabled(LogLevel.Critical));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri(gateway.Address, "/webex/v1/people/me"), csrf: true)).StatusCode);
     }
 
     [Fact]
