@@ -22,9 +22,12 @@ namespace WebexGateway.Storage;
 /// A reading that Redis answered before a write or delete elsewhere, and that is kept here after that write's announcement
 /// was handled, would keep the old record until it is read again. Every announcement (and every time the whole cache is
 /// marked stale) counts in <see cref="_announcements"/> before it takes effect, and a reading kept while the count moved is
-/// not trusted: it is marked stale at once and read again. An announced write also marks the entry stale whatever its
-/// time: FusionCache ignores one older than the entry, and a background reading kept just before the announcement
-/// arrived is newer (GetOrSet dates its entry from before the reading, so FusionCache judges that one right).
+/// not trusted: it is marked stale at once and read again. Marking the whole cache stale is this instance's own business,
+/// so it is not FusionCache's Clear: after a Clear, FusionCache expires each entry at its next look-up and announces that
+/// to every other instance, a PUBLISH made synchronously in the caller's look-up (<see cref="_staleMarks"/>).
+/// An announced write also marks the entry stale whatever its time: FusionCache ignores one older than the entry, and a
+/// background reading kept just before the announcement arrived is newer (GetOrSet dates its entry from before the
+/// reading, so FusionCache judges that one right).
 /// Every change to an entry (write, delete, reading kept again, announcement) counts in its key's version after it took
 /// effect, and marking the whole cache stale counts in <see cref="_epoch"/>: a <see cref="RecordStamp"/> compares the two
 /// with what they were before the record was found, which is how a caller can hold on to a record without asking the
@@ -59,12 +62,15 @@ public sealed class RecordCache
 
     // Published before the caller goes on, so that a client whose logout or refresh was answered finds the other instances told.
     private readonly FusionCacheEntryOptions _tellOtherInstances;
-
-    // What this instance may have missed is its own: a Clear without it would be published (FusionCache's tagging options).
-    private readonly FusionCacheEntryOptions _thisInstanceOnly;
     private readonly ConcurrentDictionary<string, RecordStamp.Counter> _versions = new(StringComparer.Ordinal);
     private readonly RecordStamp.Counter _epoch = new();
     private long _announcements;
+
+    /// <summary>
+    /// How many times the whole cache was marked stale. A record holds the count from before the reading it came from, and
+    /// is not served once the count has moved on: it is read first, entry by entry, and nobody else is told.
+    /// </summary>
+    private long _staleMarks;
 
     /// <summary>
     /// FusionCache's options for every entry. Its entry outlives the record's own lifetime, so that a record read again
@@ -107,7 +113,6 @@ public sealed class RecordCache
             entry.SkipBackplaneNotifications = false;
             entry.AllowBackgroundBackplaneOperations = false;
         });
-        _thisInstanceOnly = cache.CreateEntryOptions(entry => entry.SkipBackplaneNotifications = true);
     }
 
     /// <summary>
@@ -144,7 +149,10 @@ public sealed class RecordCache
         return new Stamped<T>(held.Value, new RecordStamp(version, seen, _epoch, epoch, held));
     }
 
-    /// <summary>The record cached for <paramref name="key"/>, unless it is past its lifetime (and not being served through an outage).</summary>
+    /// <summary>
+    /// The record cached for <paramref name="key"/>, unless it is past its lifetime or marked stale with the whole cache
+    /// (and not being served through an outage).
+    /// </summary>
     private Held<T>? Cached<T>(string key)
         where T : class
     {
@@ -154,8 +162,19 @@ public sealed class RecordCache
         }
 
         var now = _time.GetTimestamp();
-        return now < found.Value.ExpiresAt || now < Volatile.Read(ref found.Value.ServedStaleUntil) ? found.Value : null;
+        return !IsPast(found.Value, now) || IsServedStale(found.Value, now) ? found.Value : null;
     }
+
+    /// <summary>
+    /// True while a record FusionCache's fail-safe served is served without asking Redis again: only until the whole cache
+    /// is next marked stale, which is also what happens when the subscription comes back after an outage.
+    /// </summary>
+    private bool IsServedStale(HeldRecord held, long now)
+        => now < Volatile.Read(ref held.ServedStaleUntil) && Volatile.Read(ref held.ServedStaleMarks) == Volatile.Read(ref _staleMarks);
+
+    /// <summary>True once a record is past its lifetime, or the whole cache was marked stale after its reading began.</summary>
+    private bool IsPast(HeldRecord held, long now)
+        => now >= Volatile.Read(ref held.ExpiresAt) || Volatile.Read(ref held.StaleMarks) != Volatile.Read(ref _staleMarks);
 
     /// <summary>
     /// A plain look-up first, and a synchronous one: the cache has no distributed level, so there is nothing to await, and
@@ -189,19 +208,13 @@ public sealed class RecordCache
 
     /// <summary>
     /// Marks every record stale, to be read before it is served again (fail-safe keeps them for a Redis outage): what this
-    /// instance may have missed is unknown.
+    /// instance may have missed is unknown. Each entry is expired here, at its next look-up, without telling anybody.
     /// </summary>
-    public async ValueTask MarkAllStaleAsync()
+    public void MarkAllStale()
     {
         Interlocked.Increment(ref _announcements);
-        try
-        {
-            await _cache.ClearAsync(allowFailSafe: true, _thisInstanceOnly);
-        }
-        finally
-        {
-            Interlocked.Increment(ref _epoch.Value);
-        }
+        Interlocked.Increment(ref _staleMarks);
+        Interlocked.Increment(ref _epoch.Value);
     }
 
     /// <summary>
@@ -214,6 +227,7 @@ public sealed class RecordCache
         for (var reading = 1; ; reading++)
         {
             var heard = Volatile.Read(ref _announcements);
+            var marks = Volatile.Read(ref _staleMarks);
             var read = false;
             Held<T>? made = null;
             Exception? failure = null;
@@ -243,12 +257,13 @@ public sealed class RecordCache
                         CommandStatus.Unknown)).Throw();
                 }
 
+                Volatile.Write(ref held.ServedStaleMarks, marks);
                 Volatile.Write(ref held.ServedStaleUntil, Math.Min(now + Ticks(ServedStaleFor), servedUntil));
                 Log.ServedFromMemory(_logger, KindOf(key), failure is null ? "the store did not answer in time" : "the store did not answer");
             }
-            else if (!read && now >= held.ExpiresAt && reading < Readings)
+            else if (!read && IsPast(held, now) && reading < Readings)
             {
-                // Past its lifetime here, not yet to FusionCache, which must be told before it reads.
+                // Past its lifetime here, or marked stale, not yet to FusionCache, which must be told before it reads.
                 ExpireIfStill(key, held);
                 continue;
             }
@@ -287,6 +302,7 @@ public sealed class RecordCache
         try
         {
             var heard = Volatile.Read(ref _announcements);
+            var marks = Volatile.Read(ref _staleMarks);
             var version = VersionOf(key);
             var seen = Volatile.Read(ref version.Value);
             var read = await ReadStoredAsync(id, records, held);
@@ -302,7 +318,7 @@ public sealed class RecordCache
                 var at = _time.GetTimestamp();
                 if (read.Fingerprint == held.Fingerprint)
                 {
-                    await KeepUnchangedAsync(key, held, at, heard);
+                    await KeepUnchangedAsync(key, held, at, marks, heard);
                     return;
                 }
 
@@ -331,12 +347,12 @@ public sealed class RecordCache
     /// after, the same record is set in a new entry: what holds on to it goes on holding, and nothing new is made for the
     /// collector to carry into its older generations.
     /// </summary>
-    private async Task KeepUnchangedAsync<T>(string key, Held<T> held, long at, long heard)
+    private async Task KeepUnchangedAsync<T>(string key, Held<T> held, long at, long marks, long heard)
         where T : class
     {
         try
         {
-            Confirm(held, at);
+            Confirm(held, at, marks);
             if (at + _keepFor > Volatile.Read(ref held.KeptUntil))
             {
                 Volatile.Write(ref held.KeptUntil, at + _entryLife);
@@ -362,29 +378,30 @@ public sealed class RecordCache
     private async Task<Held<T>> ReadStoredAsync<T>(string id, IStoredRecords<T> records, Held<T>? known)
         where T : class
     {
+        var marks = Volatile.Read(ref _staleMarks);
         var stored = await records.FetchAsync(id);
         if (stored.IsNullOrEmpty)
         {
-            return Hold<T>(null, null);
+            return Holding<T>(null, null, marks);
         }
 
         var bytes = (byte[])stored!;
         var fingerprint = Fingerprint.Of(bytes);
         var value = known is { Value: not null } && known.Fingerprint == fingerprint ? known.Value : await records.DecodeAsync(id, bytes);
-        return Holding(value, fingerprint);
+        return Holding(value, fingerprint, marks);
     }
 
     private Held<T> Hold<T>(T? value, byte[]? stored)
         where T : class
-        => Holding(value, stored is null ? null : Fingerprint.Of(stored));
+        => Holding(value, stored is null ? null : Fingerprint.Of(stored), Volatile.Read(ref _staleMarks));
 
-    /// <summary>A record just read or written, in a new entry.</summary>
-    private Held<T> Holding<T>(T? value, Fingerprint? fingerprint)
+    /// <summary>A record just read or written, in a new entry; <paramref name="marks"/> is the stale count from before the reading.</summary>
+    private Held<T> Holding<T>(T? value, Fingerprint? fingerprint, long marks)
         where T : class
     {
         var now = _time.GetTimestamp();
         var held = new Held<T>(value, fingerprint, keptUntil: now + _entryLife);
-        Confirm(held, now);
+        Confirm(held, now, marks);
         return held;
     }
 
@@ -394,9 +411,10 @@ public sealed class RecordCache
     /// together are not read again together, and the time to read it again always comes first. Its end moves first: what
     /// finds the time to read it again moved also finds the record still alive.
     /// </summary>
-    private void Confirm(HeldRecord held, long now)
+    private void Confirm(HeldRecord held, long now, long marks)
     {
         var lifetime = _lifetime.TotalSeconds * _time.TimestampFrequency;
+        Volatile.Write(ref held.StaleMarks, marks);
         Volatile.Write(ref held.ConfirmedAt, now);
         Volatile.Write(ref held.ExpiresAt, now + (long)(lifetime * (0.75 + (Random.Shared.NextDouble() * 0.25))));
         Volatile.Write(ref held.ReadAgainAt, now + (long)(lifetime * (0.5 + (Random.Shared.NextDouble() * 0.2))));
@@ -475,8 +493,14 @@ public sealed class RecordCache
         public long ConfirmedAt;
         public long ExpiresAt;
 
+        /// <summary>How many times the whole cache had been marked stale when the reading this record is from began.</summary>
+        public long StaleMarks;
+
         /// <summary>Set when FusionCache's fail-safe served it: served as it is until then, with no reading.</summary>
         public long ServedStaleUntil;
+
+        /// <summary>How many times the whole cache had been marked stale when the fail-safe served it.</summary>
+        public long ServedStaleMarks;
 
         public int ReadingAgain;
 

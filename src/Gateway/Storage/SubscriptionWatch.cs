@@ -40,7 +40,7 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
         {
             if (e.ConnectionType == ConnectionType.Subscription)
             {
-                _ = MarkStaleAsync("subscription restored");
+                MarkStale("subscription restored");
             }
         };
         _backplane.TrySetResult(backplane);
@@ -59,7 +59,7 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
             if (sent > 0 && Volatile.Read(ref _heard) != sent)
             {
                 Volatile.Write(ref _silent, 1);
-                await MarkStaleAsync("pulse not heard");
+                MarkStale("pulse not heard");
             }
 
             try
@@ -98,14 +98,14 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
             Volatile.Write(ref _heard, pulse);
             if (Interlocked.Exchange(ref _silent, 0) == 1)
             {
-                _ = MarkStaleAsync("pulse heard after silence");
+                MarkStale("pulse heard after silence");
             }
         }
     }
 
-    private async Task MarkStaleAsync(string reason)
+    private void MarkStale(string reason)
     {
-        await services.GetRequiredService<RecordCache>().MarkAllStaleAsync();
+        services.GetRequiredService<RecordCache>().MarkAllStale();
         Interlocked.Increment(ref _markedStale);
         Log.CacheMarkedStale(logger, reason);
     }
