@@ -56,12 +56,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        // The per-person limit leases its permits in batches (FairShareTests counts what that costs): off here.
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:RateLimit:PermitsPerMinute"] = "0" }, redis: relay.ConnectionString);
-        var browser = world.NewBrowser();
-        await WaitUntilHearingAsync(gateway);
-        await browser.SignInAsync(gateway.Address);
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        var (gateway, browser) = await SignedInThroughAsync(relay, world);
 
         // The relay does see this gateway's work with Redis: the sign-in wrote the session and the grant through it.
         Assert.Contains(relay.Commands, c => c.Arguments.Any(a => a.StartsWith($"{world.KeyPrefix}session:", StringComparison.Ordinal)));
@@ -94,11 +89,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     {
         using var relay = RedisRelay.Start(redis.ConnectionString);
         await using var world = await TestWorld.StartAsync(redis, output);
-        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:RateLimit:PermitsPerMinute"] = "0" }, redis: relay.ConnectionString);
-        var browser = world.NewBrowser();
-        await WaitUntilHearingAsync(gateway);
-        await browser.SignInAsync(gateway.Address);
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        var (gateway, browser) = await SignedInThroughAsync(relay, world);
 
         var windowOpens = relay.Commands.Count;
         gateway.Services.GetRequiredService<RecordCache>().MarkAllStale();
@@ -990,6 +981,21 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
     /// Two gateways that cache for longer than any test (so only an invalidation can change what they hold), and a
     /// browser signed in on the first; <paramref name="bRedis"/> puts a relay in front of the second's Redis.
     /// </summary>
+    /// <summary>
+    /// A gateway whose Redis commands all pass <paramref name="relay"/>, hearing its subscription, with a browser signed in
+    /// whose first call was answered. The per-person limit leases its permits in batches (FairShareTests counts what that
+    /// costs): off here.
+    /// </summary>
+    private static async Task<(GatewayHost Gateway, Browser Browser)> SignedInThroughAsync(RedisRelay relay, TestWorld world)
+    {
+        var gateway = world.AddGateway(new Dictionary<string, string?> { ["Gateway:RateLimit:PermitsPerMinute"] = "0" }, redis: relay.ConnectionString);
+        var browser = world.NewBrowser();
+        await WaitUntilHearingAsync(gateway);
+        await browser.SignInAsync(gateway.Address);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(Api(gateway), csrf: true)).StatusCode);
+        return (gateway, browser);
+    }
+
     private static async Task<(GatewayHost A, GatewayHost B, Browser Browser)> SignedInOnAOfTwoAsync(TestWorld world, string? bRedis = null)
     {
         var a = world.AddGateway(LongCache);
