@@ -73,6 +73,12 @@ public sealed class RecordCache
     private long _staleMarks;
 
     /// <summary>
+    /// How many times the whole cache was marked stale because this instance hears its subscription again: what the
+    /// fail-safe served through an outage is served without a reading only until then.
+    /// </summary>
+    private long _heardAgain;
+
+    /// <summary>
     /// FusionCache's options for every entry. Its entry outlives the record's own lifetime, so that a record read again
     /// unchanged can stay where it is; FusionCache's fail-safe keeps it through an outage, for no longer than
     /// <c>Redis:MemoryFallback</c> after it was last read (<see cref="ReadAsync{T}"/>).
@@ -166,11 +172,11 @@ public sealed class RecordCache
     }
 
     /// <summary>
-    /// True while a record FusionCache's fail-safe served is served without asking Redis again: only until the whole cache
-    /// is next marked stale, which is also what happens when the subscription comes back after an outage.
+    /// True while a record FusionCache's fail-safe served is served without asking Redis again: only until this instance
+    /// hears its subscription again, when what was written elsewhere during the outage may not have been announced.
     /// </summary>
     private bool IsServedStale(HeldRecord held, long now)
-        => now < Volatile.Read(ref held.ServedStaleUntil) && Volatile.Read(ref held.ServedStaleMarks) == Volatile.Read(ref _staleMarks);
+        => now < Volatile.Read(ref held.ServedStaleUntil) && Volatile.Read(ref held.ServedStaleHeard) == Volatile.Read(ref _heardAgain);
 
     /// <summary>True once a record is past its lifetime, or the whole cache was marked stale after its reading began.</summary>
     private bool IsPast(HeldRecord held, long now)
@@ -210,10 +216,19 @@ public sealed class RecordCache
     /// Marks every record stale, to be read before it is served again (fail-safe keeps them for a Redis outage): what this
     /// instance may have missed is unknown. Each entry is expired here, at its next look-up, without telling anybody.
     /// </summary>
-    public void MarkAllStale()
+    /// <param name="heardAgain">
+    /// True when this instance hears its subscription again after a silence: what the fail-safe served is read again too.
+    /// While the silence lasts, Redis most likely cannot answer, and another reading of it would only fail once more.
+    /// </param>
+    public void MarkAllStale(bool heardAgain)
     {
         Interlocked.Increment(ref _announcements);
         Interlocked.Increment(ref _staleMarks);
+        if (heardAgain)
+        {
+            Interlocked.Increment(ref _heardAgain);
+        }
+
         Interlocked.Increment(ref _epoch.Value);
     }
 
@@ -227,7 +242,7 @@ public sealed class RecordCache
         for (var reading = 1; ; reading++)
         {
             var heard = Volatile.Read(ref _announcements);
-            var marks = Volatile.Read(ref _staleMarks);
+            var heardAgain = Volatile.Read(ref _heardAgain);
             var read = false;
             Held<T>? made = null;
             Exception? failure = null;
@@ -257,7 +272,7 @@ public sealed class RecordCache
                         CommandStatus.Unknown)).Throw();
                 }
 
-                Volatile.Write(ref held.ServedStaleMarks, marks);
+                Volatile.Write(ref held.ServedStaleHeard, heardAgain);
                 Volatile.Write(ref held.ServedStaleUntil, Math.Min(now + Ticks(ServedStaleFor), servedUntil));
                 Log.ServedFromMemory(_logger, KindOf(key), failure is null ? "the store did not answer in time" : "the store did not answer");
             }
@@ -499,8 +514,8 @@ public sealed class RecordCache
         /// <summary>Set when FusionCache's fail-safe served it: served as it is until then, with no reading.</summary>
         public long ServedStaleUntil;
 
-        /// <summary>How many times the whole cache had been marked stale when the fail-safe served it.</summary>
-        public long ServedStaleMarks;
+        /// <summary>How many times this instance had heard its subscription again when the fail-safe served it.</summary>
+        public long ServedStaleHeard;
 
         public int ReadingAgain;
 

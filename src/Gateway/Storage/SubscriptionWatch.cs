@@ -40,7 +40,7 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
         {
             if (e.ConnectionType == ConnectionType.Subscription)
             {
-                MarkStale("subscription restored");
+                MarkStale("subscription restored", heardAgain: true);
             }
         };
         _backplane.TrySetResult(backplane);
@@ -59,7 +59,7 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
             if (sent > 0 && Volatile.Read(ref _heard) != sent)
             {
                 Volatile.Write(ref _silent, 1);
-                MarkStale("pulse not heard");
+                MarkStale("pulse not heard", heardAgain: false);
             }
 
             try
@@ -98,14 +98,14 @@ public sealed class SubscriptionWatch(IServiceProvider services, IOptions<RedisO
             Volatile.Write(ref _heard, pulse);
             if (Interlocked.Exchange(ref _silent, 0) == 1)
             {
-                MarkStale("pulse heard after silence");
+                MarkStale("pulse heard after silence", heardAgain: true);
             }
         }
     }
 
-    private void MarkStale(string reason)
+    private void MarkStale(string reason, bool heardAgain)
     {
-        services.GetRequiredService<RecordCache>().MarkAllStale();
+        services.GetRequiredService<RecordCache>().MarkAllStale(heardAgain);
         Interlocked.Increment(ref _markedStale);
         Log.CacheMarkedStale(logger, reason);
     }
