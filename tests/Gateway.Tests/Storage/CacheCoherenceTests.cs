@@ -253,6 +253,7 @@ public sealed class CacheCoherenceTests(RedisFixture redis, ITestOutputHelper ou
             var lifetimes = Lifetimes("00:00:02", whileSubscribed: "00:10:00");
             var late = world.AddGateway(lifetimes, redis: connection);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await world.NewBrowser().GetAsync(new Uri(late.Address, "/readyz"))).StatusCode);
+            // Long enough for FusionCache's three attempts to subscribe, a quarter of a second apart, to have failed.
             await Task.Delay(TimeSpan.FromSeconds(3));
 
             store = new EmbeddedRedisServer(directory, port);
